@@ -1,0 +1,1 @@
+"""First-party providers: compose (Docker/Podman), caddy, dns, scheduler, memory."""

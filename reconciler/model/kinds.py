@@ -1,0 +1,656 @@
+"""Manifest kinds: one pydantic model per ``kind`` of ``bosun/v1``.
+
+Part of the model layer. Each document is ``apiVersion``, ``kind``,
+``metadata`` and ``spec``; ``Document`` is the union the loader validates
+against, discriminated by ``kind``. Checks that need more than one document
+(references, cycles, CNAME exclusivity) live in the resolve stage.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+
+from reconciler.model.common import (
+    Cron,
+    Duration,
+    Frozen,
+    Kind,
+    ListenAddress,
+    Name,
+    RouteHost,
+    SecretRef,
+    ServerAddress,
+    TimeZone,
+    ZoneName,
+)
+
+
+class Metadata(Frozen):
+    name: Name
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+# -- Repository --------------------------------------------------------------
+
+
+class StackDefaults(Frozen):
+    host: Name = "local"
+    pull: PullPolicy | None = None
+    health_timeout: Duration | None = Field(default=None, alias="healthTimeout")
+
+
+class RepositoryDefaults(Frozen):
+    stack: StackDefaults = Field(default_factory=lambda: StackDefaults())
+
+
+class RepositorySpec(Frozen):
+    paths: list[str] = Field(
+        default_factory=lambda: ["."],
+        description="Folders (relative to the repository root) whose YAML files are read.",
+    )
+    exclude: list[str] = Field(
+        default_factory=list, description="Glob patterns of files that are not manifests."
+    )
+    owner: Name = Field(
+        default="bosun",
+        description="Ownership id written on everything bosun creates; prune touches only this.",
+    )
+    agent: Name | None = Field(
+        default=None, description="This agent's name on the status branch (default: host name)."
+    )
+    status_branch: str = Field(default="bosun-status", alias="statusBranch", min_length=1)
+    defaults: RepositoryDefaults = Field(default_factory=RepositoryDefaults)
+
+
+# -- Host ---------------------------------------------------------------------
+
+
+class Engine(StrEnum):
+    DOCKER = "docker"
+    PODMAN = "podman"
+
+
+class HostMode(StrEnum):
+    COMPOSE = "compose"
+    SWARM = "swarm"
+
+
+ENGINE_URL_SCHEMES = ("unix", "tcp", "ssh", "http", "https", "npipe")
+
+
+class HostSpec(Frozen):
+    engine: Engine = Engine.DOCKER
+    url: str | None = Field(
+        default=None,
+        description="unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host; "
+        "default: the engine's local socket.",
+    )
+    mode: HostMode = HostMode.COMPOSE
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ENGINE_URL_SCHEMES:
+            raise ValueError(
+                f"{value!r}: scheme must be one of {', '.join(ENGINE_URL_SCHEMES)}"
+            )
+        if parts.scheme == "unix" and not parts.path.startswith("/"):
+            raise ValueError(f"{value!r}: a unix socket needs an absolute path")
+        if parts.scheme in ("tcp", "ssh", "http", "https") and not parts.hostname:
+            raise ValueError(f"{value!r}: needs a host")
+        return value
+
+
+# -- Stack --------------------------------------------------------------------
+
+
+class StackState(StrEnum):
+    RUNNING = "running"
+    STOPPED = "stopped"
+    ABSENT = "absent"
+
+
+class PullPolicy(StrEnum):
+    ALWAYS = "always"
+    MISSING = "missing"
+    NEVER = "never"
+
+
+class StackHealth(Frozen):
+    timeout: Duration = "120s"
+
+
+class Prune(Frozen):
+    volumes: bool = False
+
+
+EnvValue = Annotated[str | SecretRef, Field(description="A value, or {secret, key}.")]
+
+
+class StackSpec(Frozen):
+    host: Name | None = Field(default=None, description="The Host it runs on (default: local).")
+    compose: str | list[str] | dict[str, Any] = Field(
+        description="Path(s) of compose files relative to this manifest's folder, "
+        "or an inline compose mapping."
+    )
+    env: dict[str, EnvValue] = Field(
+        default_factory=dict, description="Variables for compose interpolation."
+    )
+    profiles: list[str] = Field(default_factory=list)
+    state: StackState = StackState.RUNNING
+    depends_on: list[str] = Field(
+        default_factory=list,
+        alias="dependsOn",
+        description="Resources applied before this one: a stack name or Kind/name.",
+    )
+    health: StackHealth = Field(default_factory=StackHealth)
+    rollback: bool = True
+    self_heal: bool = Field(default=True, alias="selfHeal")
+    prune: Prune = Field(default_factory=Prune)
+    pull: PullPolicy | None = Field(default=None, description="Default: missing.")
+
+    @field_validator("compose")
+    @classmethod
+    def _compose(cls, value: str | list[str] | dict[str, Any]) -> str | list[str] | dict[str, Any]:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must name a compose file")
+        if isinstance(value, list) and not value:
+            raise ValueError("must name at least one compose file")
+        if isinstance(value, dict) and not isinstance(value.get("services"), dict):
+            raise ValueError("an inline compose model needs a 'services' mapping")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            if not key or not (key[0].isalpha() or key[0] == "_") or not all(
+                c.isalnum() or c == "_" for c in key
+            ):
+                raise ValueError(f"{key!r} is not a valid environment variable name")
+        return value
+
+
+# -- Gateway ------------------------------------------------------------------
+
+
+class Issuer(StrEnum):
+    ACME = "acme"
+    INTERNAL = "internal"
+
+
+class GatewayListen(Frozen):
+    http: ListenAddress = ":80"
+    https: ListenAddress = ":443"
+
+
+class GatewayTLS(Frozen):
+    issuer: Issuer = Issuer.ACME
+    email: str | None = None
+    ca: str | None = Field(
+        default=None, description="ACME directory URL (default: Let's Encrypt)."
+    )
+    ca_root: str | None = Field(
+        default=None, alias="caRoot", description="PEM file trusted for the ACME server."
+    )
+
+
+class GatewaySpec(Frozen):
+    admin: str | None = Field(
+        default=None,
+        description="Caddy admin endpoint: unix:///path or http://host:port. "
+        "Omitted: bosun starts and supervises its own Caddy.",
+    )
+    listen: GatewayListen = Field(default_factory=GatewayListen)
+    tls: GatewayTLS = Field(default_factory=GatewayTLS)
+
+    @field_validator("admin")
+    @classmethod
+    def _admin(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme == "unix":
+            if not parts.path.startswith("/"):
+                raise ValueError(f"{value!r}: a unix socket needs an absolute path")
+        elif parts.scheme in ("http", "https"):
+            if not parts.hostname:
+                raise ValueError(f"{value!r}: needs a host")
+        else:
+            raise ValueError(f"{value!r}: use unix:///path or http://host:port")
+        return value
+
+
+# -- Route --------------------------------------------------------------------
+
+
+class RouteTLS(StrEnum):
+    AUTO = "auto"
+    INTERNAL = "internal"
+    OFF = "off"
+
+
+class RouteTarget(Frozen):
+    stack: Name | None = None
+    service: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    url: str | None = Field(default=None, description="http://host:port of an upstream.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        if self.url is not None:
+            if self.stack or self.service:
+                raise ValueError("give either url or stack/service, not both")
+            parts = urlsplit(self.url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{self.url!r}: must be an http:// or https:// URL")
+        elif not self.stack or not self.service:
+            raise ValueError("needs stack and service, or url")
+        return self
+
+
+class RouteRedirect(Frozen):
+    to: str = Field(description="Target URL; {uri} is the request's path and query.")
+    code: Literal[301, 302, 303, 307, 308] = 308
+
+
+class BasicAuth(Frozen):
+    secret: Name = Field(description="A Secret whose keys are user names and values passwords.")
+    realm: str = "restricted"
+
+
+class RouteHealth(Frozen):
+    path: str = "/"
+    expect_status: list[int] = Field(
+        default_factory=lambda: [200], alias="expectStatus", min_length=1
+    )
+
+
+class RouteDNS(Frozen):
+    zone: Name
+    type: Literal["A", "AAAA", "CNAME"] = "A"
+    values: list[str] = Field(min_length=1)
+    ttl: int = Field(default=300, ge=1, le=2147483647)
+
+
+class RouteSpec(Frozen):
+    gateway: Name
+    hosts: list[RouteHost] = Field(min_length=1)
+    path: str = "/"
+    to: RouteTarget | None = None
+    redirect: RouteRedirect | None = None
+    tls: RouteTLS = RouteTLS.AUTO
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Response headers to set."
+    )
+    basic_auth: BasicAuth | None = Field(default=None, alias="basicAuth")
+    health: RouteHealth = Field(default_factory=RouteHealth)
+    dns: RouteDNS | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with '/'")
+        if any(c in value for c in " *?#"):
+            raise ValueError("must be a plain path prefix (no spaces, '*', '?' or '#')")
+        return value
+
+    @model_validator(mode="after")
+    def _target(self) -> Self:
+        if (self.to is None) == (self.redirect is None):
+            raise ValueError("give exactly one of 'to' and 'redirect'")
+        return self
+
+
+# -- DNS ----------------------------------------------------------------------
+
+
+class DNSProvider(StrEnum):
+    RFC2136 = "rfc2136"
+    POWERDNS = "powerdns"
+
+
+class Ownership(StrEnum):
+    SHARED = "shared"
+    AUTHORITATIVE = "authoritative"
+
+
+class TSIG(Frozen):
+    secret: Name = Field(
+        description="A Secret with keys 'name', 'secret' and optional 'algorithm'."
+    )
+
+
+class DNSZoneSpec(Frozen):
+    zone: ZoneName
+    provider: DNSProvider = DNSProvider.RFC2136
+    server: ServerAddress | None = Field(
+        default=None, description="rfc2136: host:port of the primary server."
+    )
+    api: str | None = Field(default=None, description="powerdns: http://host:port of the API.")
+    api_key: SecretRef | None = Field(default=None, alias="apiKey")
+    server_id: str = Field(default="localhost", alias="serverId")
+    tsig: TSIG | None = None
+    ownership: Ownership = Ownership.SHARED
+    adopt: bool = Field(
+        default=False, description="shared zones: take over existing records that match."
+    )
+
+    @model_validator(mode="after")
+    def _provider_fields(self) -> Self:
+        if self.provider is DNSProvider.RFC2136:
+            if self.server is None:
+                raise ValueError("provider rfc2136 needs 'server'")
+            if self.api is not None or self.api_key is not None:
+                raise ValueError("'api' and 'apiKey' belong to provider powerdns")
+        else:
+            if self.api is None:
+                raise ValueError("provider powerdns needs 'api'")
+            parts = urlsplit(self.api)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"api {self.api!r} must be an http:// or https:// URL")
+            if self.tsig is not None:
+                raise ValueError("'tsig' belongs to provider rfc2136")
+        return self
+
+
+RECORD_TYPES = ("A", "AAAA", "CNAME", "TXT", "MX", "SRV", "CAA", "NS", "PTR")
+RecordType = Literal["A", "AAAA", "CNAME", "TXT", "MX", "SRV", "CAA", "NS", "PTR"]
+
+
+class DNSRecordSpec(Frozen):
+    zone: Name = Field(description="The DNSZone resource this record belongs to.")
+    name: str = Field(
+        min_length=1, description="Relative to the zone; '@' is the zone apex."
+    )
+    type: RecordType
+    ttl: int = Field(default=300, ge=1, le=2147483647)
+    values: list[str] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if value == "@":
+            return value
+        if value.endswith("."):
+            raise ValueError("give the name relative to the zone, without a trailing dot")
+        for label in value.split("."):
+            plain = bool(label) and len(label) <= 63 and all(
+                c.isalnum() or c in "-_" for c in label
+            )
+            if label == "*" or plain:
+                continue
+            raise ValueError(f"{value!r} is not a valid record name (label {label!r})")
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _values(self) -> Self:
+        # Parsed with dnspython in the resolve stage; here only the cheap checks.
+        if self.type == "CNAME" and len(self.values) != 1:
+            raise ValueError("a CNAME record set has exactly one value")
+        if len(set(self.values)) != len(self.values):
+            raise ValueError("values must not repeat")
+        return self
+
+
+# -- Schedule -----------------------------------------------------------------
+
+
+class Concurrency(StrEnum):
+    FORBID = "forbid"
+    ALLOW = "allow"
+    REPLACE = "replace"
+
+
+class Missed(StrEnum):
+    RUN_ONCE = "run-once"
+    SKIP = "skip"
+
+
+class RunAction(Frozen):
+    stack: Name
+    service: str = Field(min_length=1)
+    command: list[str] | str | None = None
+    env: dict[str, EnvValue] = Field(default_factory=dict)
+
+
+class ExecAction(Frozen):
+    stack: Name
+    service: str = Field(min_length=1)
+    command: list[str] | str
+
+
+class HTTPAction(Frozen):
+    url: str
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
+    headers: dict[str, EnvValue] = Field(default_factory=dict)
+    body: str | None = None
+    expect_status: list[int] = Field(
+        default_factory=lambda: [200], alias="expectStatus", min_length=1
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} must be an http:// or https:// URL")
+        return value
+
+
+class ReconcileAction(Frozen):
+    resources: list[str] = Field(
+        default_factory=list, description="Kind/name of the resources; empty means all."
+    )
+
+
+class ScheduleAction(Frozen):
+    run: RunAction | None = None
+    exec: ExecAction | None = None
+    http: HTTPAction | None = None
+    reconcile: ReconcileAction | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        given = [k for k in ("run", "exec", "http", "reconcile") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of run, exec, http, reconcile")
+        return self
+
+
+class ScheduleSpec(Frozen):
+    cron: Cron | None = None
+    every: Duration | None = None
+    timezone: TimeZone = "UTC"
+    action: ScheduleAction
+    concurrency: Concurrency = Concurrency.FORBID
+    timeout: Duration | None = None
+    missed: Missed = Missed.SKIP
+    jitter: Duration | None = None
+    history: int = Field(default=20, ge=1, le=1000, description="Runs kept in history.")
+    suspend: bool = False
+
+    @model_validator(mode="after")
+    def _when(self) -> Self:
+        if (self.cron is None) == (self.every is None):
+            raise ValueError("give exactly one of 'cron' and 'every'")
+        return self
+
+
+# -- Secret -------------------------------------------------------------------
+
+
+class SecretSource(StrEnum):
+    ENV = "env"
+    FILE = "file"
+    SOPS = "sops"
+
+
+class SecretSpec(Frozen):
+    from_: SecretSource = Field(alias="from")
+    keys: dict[str, str] = Field(
+        min_length=1,
+        description="env: key -> environment variable; file: key -> file path "
+        "(relative to the manifest's folder, or absolute).",
+    )
+    file: str | None = Field(default=None, description="sops: the encrypted file.")
+
+    @field_validator("keys")
+    @classmethod
+    def _keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, source in value.items():
+            if not key or not source:
+                raise ValueError("keys and their sources must not be empty")
+        return value
+
+    @model_validator(mode="after")
+    def _sops(self) -> Self:
+        if self.from_ is SecretSource.SOPS and not self.file:
+            raise ValueError("from: sops needs 'file'")
+        return self
+
+
+# -- Policy -------------------------------------------------------------------
+
+
+class PolicyAction(StrEnum):
+    ENFORCE = "enforce"
+    WARN = "warn"
+
+
+class PolicyMatch(Frozen):
+    kinds: list[Kind] = Field(default_factory=list, description="Empty: every kind.")
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class PolicyRule(Frozen):
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", max_length=64)
+    message: str = Field(min_length=1)
+    deny: dict[str, Any] = Field(
+        description="A JSON Schema; a resource that validates against it violates the rule."
+    )
+
+    @field_validator("deny")
+    @classmethod
+    def _schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError
+
+        try:
+            Draft202012Validator.check_schema(value)
+        except SchemaError as exc:
+            raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
+        return value
+
+
+class PolicySpec(Frozen):
+    action: PolicyAction = PolicyAction.ENFORCE
+    match: PolicyMatch = Field(default_factory=PolicyMatch)
+    rules: list[PolicyRule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id!r} appears twice")
+            seen.add(rule.id)
+        return self
+
+
+# -- documents ----------------------------------------------------------------
+
+
+class _Doc(Frozen):
+    api_version: Literal["bosun/v1"] = Field(alias="apiVersion")
+    metadata: Metadata
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+
+class Repository(_Doc):
+    kind: Literal[Kind.REPOSITORY] = Kind.REPOSITORY
+    spec: RepositorySpec = Field(default_factory=RepositorySpec)
+
+
+class Host(_Doc):
+    kind: Literal[Kind.HOST] = Kind.HOST
+    spec: HostSpec = Field(default_factory=HostSpec)
+
+
+class Stack(_Doc):
+    kind: Literal[Kind.STACK] = Kind.STACK
+    spec: StackSpec
+
+
+class Gateway(_Doc):
+    kind: Literal[Kind.GATEWAY] = Kind.GATEWAY
+    spec: GatewaySpec = Field(default_factory=GatewaySpec)
+
+
+class Route(_Doc):
+    kind: Literal[Kind.ROUTE] = Kind.ROUTE
+    spec: RouteSpec
+
+
+class DNSZone(_Doc):
+    kind: Literal[Kind.DNS_ZONE] = Kind.DNS_ZONE
+    spec: DNSZoneSpec
+
+
+class DNSRecord(_Doc):
+    kind: Literal[Kind.DNS_RECORD] = Kind.DNS_RECORD
+    spec: DNSRecordSpec
+
+
+class Schedule(_Doc):
+    kind: Literal[Kind.SCHEDULE] = Kind.SCHEDULE
+    spec: ScheduleSpec
+
+
+class Secret(_Doc):
+    kind: Literal[Kind.SECRET] = Kind.SECRET
+    spec: SecretSpec
+
+
+class Policy(_Doc):
+    kind: Literal[Kind.POLICY] = Kind.POLICY
+    spec: PolicySpec
+
+
+Document = Annotated[
+    Repository | Host | Stack | Gateway | Route | DNSZone | DNSRecord | Schedule | Secret | Policy,
+    Field(discriminator="kind"),
+]
+
+KIND_MODELS: dict[Kind, type[_Doc]] = {
+    Kind.REPOSITORY: Repository,
+    Kind.HOST: Host,
+    Kind.STACK: Stack,
+    Kind.GATEWAY: Gateway,
+    Kind.ROUTE: Route,
+    Kind.DNS_ZONE: DNSZone,
+    Kind.DNS_RECORD: DNSRecord,
+    Kind.SCHEDULE: Schedule,
+    Kind.SECRET: Secret,
+    Kind.POLICY: Policy,
+}
+
+AnyDocument = (
+    Repository | Host | Stack | Gateway | Route | DNSZone | DNSRecord | Schedule | Secret | Policy
+)
+
+StackDefaults.model_rebuild()
+RepositoryDefaults.model_rebuild()
+RepositorySpec.model_rebuild()

@@ -1,0 +1,99 @@
+"""The one place that runs the stages in order.
+
+source -> load -> validate -> resolve -> policy -> observe -> plan -> apply -> record
+
+Triggers (CLI, poll timer, webhook, watcher, schedule, API) call these
+functions; none of them reconciles on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler import load as load_stage
+from reconciler import observe as observe_stage
+from reconciler import plan as plan_stage
+from reconciler import policy as policy_stage
+from reconciler import resolve as resolve_stage
+from reconciler import validate as validate_stage
+from reconciler.apply import apply_plan
+from reconciler.errors import ConfigError, PolicyViolation
+from reconciler.model.desired import DesiredState
+from reconciler.model.kinds import Policy
+from reconciler.model.plan import ApplyReport, ChangeResult, Plan, PlanWarning
+from reconciler.model.source import Revision
+from reconciler.provider import ApplyOptions, Provider, ProviderContext
+from reconciler.registry import select_providers
+from reconciler.secrets import Secrets
+
+log = logging.getLogger("bosun")
+
+
+def load_desired(root: Path, revision: Revision | None = None) -> DesiredState:
+    """Load, validate and resolve the repository at ``root``.
+
+    Raises ``ConfigError`` with every problem found; nothing else happens.
+    """
+    root = root.resolve()
+    loaded = load_stage.load(root)
+    problems = list(loaded.problems)
+    try:
+        validated, repository = validate_stage.validate(loaded.documents, loaded.repository)
+    except ConfigError as exc:
+        raise ConfigError(problems + exc.problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return resolve_stage.resolve(root, revision or Revision(), validated, repository)
+
+
+@dataclass
+class Reconciler:
+    """Plans and applies one repository against its providers."""
+
+    state_dir: Path
+    provider_names: Sequence[str] | None = None
+    options: ApplyOptions = field(default_factory=ApplyOptions)
+    environ: Mapping[str, str] | None = None
+    builtin_policies: Sequence[Policy] = ()
+    progress: Callable[[Any, str], None] | None = None
+    providers: list[Provider] = field(init=False)
+    provider_warnings: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.providers, self.provider_warnings = select_providers(self.provider_names)
+
+    def context(self, desired: DesiredState) -> ProviderContext:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        kwargs: dict[str, Any] = {}
+        if self.progress is not None:
+            kwargs["progress"] = self.progress
+        return ProviderContext(
+            state_dir=self.state_dir, owner=desired.owner,
+            secrets=Secrets(desired, self.environ), options=self.options, log=log, **kwargs,
+        )
+
+    def plan(self, desired: DesiredState, ctx: ProviderContext | None = None) -> Plan:
+        ctx = ctx or self.context(desired)
+        policy = policy_stage.evaluate(desired, self.builtin_policies)
+        observations = observe_stage.observe(desired, self.providers, ctx)
+        warnings = [PlanWarning(message=w) for w in self.provider_warnings]
+        return plan_stage.make_plan(
+            desired, self.providers, observations.states, dict(observations.errors), ctx,
+            policy=policy, warnings=warnings,
+        )
+
+    def apply(
+        self, plan: Plan, desired: DesiredState, ctx: ProviderContext | None = None,
+        on_result: Callable[[ChangeResult], None] | None = None,
+    ) -> ApplyReport:
+        if plan.blocked:
+            rules = sorted({p.rule for p in plan.policy if p.enforced})
+            raise PolicyViolation(
+                f"enforced policy rules failed ({', '.join(rules)}); nothing was applied"
+            )
+        ctx = ctx or self.context(desired)
+        return apply_plan(plan, desired, self.providers, ctx, on_result=on_result)

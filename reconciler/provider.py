@@ -1,0 +1,123 @@
+"""The provider contract: how stages talk to Docker, Podman, Caddy, DNS servers.
+
+A provider handles some kinds. ``observe`` reads actual state in bulk (one call
+per host, gateway or zone); ``plan`` diffs desired against observed into
+``Change`` objects; ``apply`` carries out a batch of changes (a batch is what
+``batch_key`` groups: all routes of one gateway, all records of one zone, one
+stack); ``health`` reads health from what was observed. Providers translate
+engine errors into ``reconciler.errors`` types at their boundary.
+
+First-party providers live in ``providers/``; others register through the
+``bosun.providers`` entry-point group.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from reconciler.model.common import Kind, ResourceRef, SecretRef
+from reconciler.model.desired import DesiredState
+from reconciler.model.plan import Change, ChangeResult
+from reconciler.model.sensitive import Sensitive
+from reconciler.model.status import Health
+
+
+class SecretResolver(Protocol):
+    def resolve(self, ref: SecretRef) -> Sensitive:
+        """The value of one secret key; raises ``PermanentError`` when unavailable."""
+        ...
+
+    def values(self, name: str) -> dict[str, Sensitive]:
+        """Every key of one Secret."""
+        ...
+
+    def known(self) -> list[Sensitive]:
+        """Every value resolved so far, for redacting output."""
+        ...
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    force: bool = False
+    allow_empty: bool = False
+    concurrency: int = 4
+    wait: bool = True
+
+
+def _no_progress(ref: ResourceRef, step: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    state_dir: Path
+    owner: str
+    secrets: SecretResolver
+    options: ApplyOptions = field(default_factory=ApplyOptions)
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("bosun"))
+    progress: Callable[[ResourceRef, str], None] = _no_progress
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    name: str
+    kinds: frozenset[Kind]
+
+    def observe(self, desired: DesiredState, ctx: ProviderContext) -> Any:
+        """Read actual state in bulk. Raise ``ObserveError`` when it cannot be read."""
+        ...
+
+    def plan(self, desired: DesiredState, observed: Any, ctx: ProviderContext) -> list[Change]:
+        """Changes that make observed equal desired for this provider's kinds."""
+        ...
+
+    def batch_key(self, change: Change) -> str:
+        """Changes with the same key are applied in one ``apply`` call."""
+        ...
+
+    def apply(
+        self, changes: Sequence[Change], desired: DesiredState, ctx: ProviderContext
+    ) -> list[ChangeResult]:
+        """Carry out the changes; one result per change, in the same order."""
+        ...
+
+    def health(
+        self, desired: DesiredState, observed: Any, ctx: ProviderContext
+    ) -> dict[ResourceRef, Health]:
+        """Health of each of this provider's desired resources, from what was observed."""
+        ...
+
+
+@runtime_checkable
+class PartialObservation(Protocol):
+    """An observation where some hosts, gateways or zones could not be read.
+
+    The plan stage reports each failure as a plan error; the provider plans no
+    change (above all no delete) for the resources the failure covers.
+    """
+
+    def failures(self) -> list[tuple[ResourceRef | None, str]]: ...
+
+
+def observed_digest_part(value: Any) -> Any:
+    """What of an observation goes into the plan's observed digest."""
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json")
+    return value
+
+
+__all__ = [
+    "ApplyOptions",
+    "PartialObservation",
+    "Provider",
+    "ProviderContext",
+    "SecretResolver",
+    "Sequence",
+    "observed_digest_part",
+]
