@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from reconciler.model.common import Kind, ResourceRef, SecretRef
 from reconciler.model.desired import DesiredState
-from reconciler.model.plan import Change, ChangeResult
+from reconciler.model.plan import Change, ChangeResult, PlanError, PlanWarning
 from reconciler.model.sensitive import Sensitive
 from reconciler.model.status import Health
 
@@ -93,6 +93,29 @@ class Provider(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PlanOutcome:
+    """A provider's plan with what it noticed but will not change, and per-resource errors."""
+
+    changes: list[Change] = field(default_factory=list)
+    warnings: list[PlanWarning] = field(default_factory=list)
+    errors: list[PlanError] = field(default_factory=list)
+
+
+@runtime_checkable
+class DetailedPlanner(Protocol):
+    """Optional: a provider that also reports plan warnings and per-resource errors.
+
+    The plan stage calls ``plan_detailed`` instead of ``plan`` when a provider
+    has it: drift left alone (``selfHeal: false``) becomes a warning, a stack
+    that cannot be rendered an error for that stack alone.
+    """
+
+    def plan_detailed(
+        self, desired: DesiredState, observed: Any, ctx: ProviderContext
+    ) -> PlanOutcome: ...
+
+
 @runtime_checkable
 class PartialObservation(Protocol):
     """An observation where some hosts, gateways or zones could not be read.
@@ -114,7 +137,9 @@ def observed_digest_part(value: Any) -> Any:
 
 __all__ = [
     "ApplyOptions",
+    "DetailedPlanner",
     "PartialObservation",
+    "PlanOutcome",
     "Provider",
     "ProviderContext",
     "SecretResolver",

@@ -135,6 +135,6 @@ class ComposeRun:
         message = f"docker compose {verb} failed: {tail}"
         lowered = tail.lower()
         if "cannot connect" in lowered or "connection refused" in lowered \
-                or "no such file or directory" in lowered and "sock" in lowered:
+                or ("no such file or directory" in lowered and "sock" in lowered):
             return TemporaryError(message, self.ref)
         return PermanentError(message, self.ref)

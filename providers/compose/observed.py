@@ -242,7 +242,8 @@ class ComposeObservation(Frozen):
 
     def failures(self) -> list[tuple[ResourceRef | None, str]]:
         out: list[tuple[ResourceRef | None, str]] = [
-            (ResourceRef(kind=Kind.HOST, name=h), msg) for h, msg in sorted(self.host_errors.items())
+            (ResourceRef(kind=Kind.HOST, name=h), msg)
+            for h, msg in sorted(self.host_errors.items())
         ]
         out += [(ResourceRef(kind=Kind.STACK, name=s), msg)
                 for s, msg in sorted(self.stack_errors.items())]

@@ -33,7 +33,8 @@ class HealthyRecord(Frozen):
     digest: str = Field(description="The desired resource digest that was applied.")
     project_dir: str
     profiles: tuple[str, ...] = ()
-    model: dict[str, Any] = Field(description="The model given to Compose, secrets as placeholders.")
+    model: dict[str, Any] = Field(
+        description="The model given to Compose, secrets as placeholders.")
     secrets: tuple[str, ...] = Field(default=(), description="secret#key names it uses.")
     files: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="Service -> mounted repository file -> digest."

@@ -44,7 +44,7 @@ class StackLabels:
                        "volumes": self.volumes})
 
 
-def service_files(facts: ServiceFacts, root: str) -> dict[str, str | None]:
+def service_files(facts: ServiceFacts, root: str) -> dict[str, str]:
     """Digests of repository files a service mounts or builds from."""
     files = {b: path_digest(b, root) for b in facts.binds}
     if facts.build and facts.build_context:
@@ -85,9 +85,9 @@ def stack_labels(
         definition = model_volumes.get(name) or {}
         if definition.get("external"):
             continue
-        seen = observed_volumes.get(str(definition.get("name", "")))
-        if seen is not None and seen.labels.get(OWNER):
-            out.volumes[name] = {k: v for k, v in seen.labels.items()
+        volume = observed_volumes.get(str(definition.get("name", "")))
+        if volume is not None and volume.labels.get(OWNER):
+            out.volumes[name] = {k: v for k, v in volume.labels.items()
                                  if k.startswith("bosun.")}
         else:
             out.volumes[name] = {**base, REVISION: revision, DIGEST: wanted}
