@@ -165,10 +165,13 @@ def observe_hosts(
         try:
             return host.name, read_host(clients, host, owner), None
         except BosunError as exc:
-            message = getattr(exc, "message", str(exc))
-            return host.name, None, (
-                f"cannot read {host.spec.engine.value} engine at {engine_url(host)}: {message}"
-            )
+            message = str(getattr(exc, "message", exc))
+            message = message.replace("engine not reachable: engine not reachable",
+                                      "engine not reachable")
+            where = f"{host.spec.engine.value} engine at {engine_url(host)}"
+            if where not in message:
+                message = f"cannot read {where}: {message}"
+            return host.name, None, message
 
     with ThreadPoolExecutor(max_workers=min(8, len(hosts))) as pool:
         for name, state, error in pool.map(one, hosts.values()):
