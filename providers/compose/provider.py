@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,6 +45,8 @@ class ComposeProvider:
 
     def __init__(self, clients: EngineClients | None = None) -> None:
         self.clients = clients or EngineClients()
+        # The API clients' sockets close with the provider, not at interpreter exit.
+        weakref.finalize(self, self.clients.close)
         self._renderers: dict[Path, Renderer] = {}
         self._lock = threading.Lock()
 
