@@ -56,11 +56,11 @@ def _ensure(url: str, start: str, name: str) -> docker.APIClient:
         pytest.fail(f"{name} does not answer at {url} and `scripts/engines.sh {start}` "
                     f"did not start it:\n{log}", pytrace=False)
     try:
-        client.inspect_image(IMAGE)
+        client.inspect_image(IMAGE)  # type: ignore[no-untyped-call]
     except docker.errors.ImageNotFound:
         log = _engines_sh("images")
         try:
-            client.inspect_image(IMAGE)
+            client.inspect_image(IMAGE)  # type: ignore[no-untyped-call]
         except docker.errors.ImageNotFound:
             pytest.fail(f"{IMAGE} is missing on {name} and `scripts/engines.sh images` "
                         f"did not build it:\n{log}", pytrace=False)

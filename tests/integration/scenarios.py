@@ -14,7 +14,7 @@ from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.status import HealthState
 from reconciler.pipeline import Reconciler, load_desired
 from reconciler.provider import ApplyOptions
-from tests.integration.helpers import StackRepo, sleeper, unique, web_service, wait_for
+from tests.integration.helpers import StackRepo, sleeper, unique, wait_for, web_service
 
 
 def four_step(repo: StackRepo) -> None:

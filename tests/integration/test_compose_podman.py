@@ -1,4 +1,4 @@
-"""The compose provider's acceptance scenarios on the real Podman engine (its Docker-compatible socket)."""
+"""The compose provider's acceptance scenarios on Podman (its Docker-compatible socket)."""
 
 from __future__ import annotations
 
