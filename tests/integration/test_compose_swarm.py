@@ -30,7 +30,8 @@ def free_port() -> int:
 
 
 def services(repo: StackRepo, stack: str) -> dict[str, dict[str, Any]]:
-    found = repo.engine.client.services(filters={"label": f"com.docker.stack.namespace={stack}"})
+    found = repo.engine.client.services(  # type: ignore[no-untyped-call]
+        filters={"label": f"com.docker.stack.namespace={stack}"})
     return {s["Spec"]["Name"].removeprefix(f"{stack}_"): s for s in found}
 
 
