@@ -116,9 +116,15 @@ class StackDeployer:
 
     def _runner(self, host: Host, inp: StackInput | None, project: str) -> ComposeRun:
         if inp is not None:
-            return inp.runner(engine_url(host))
-        return ComposeRun(project, base_env(engine_url(host)), ref=ResourceRef(
-            kind=Kind.STACK, name=project))
+            runner = inp.runner(engine_url(host))
+        else:
+            runner = ComposeRun(project, base_env(engine_url(host)), ref=ResourceRef(
+                kind=Kind.STACK, name=project))
+        if host.spec.engine is Engine.PODMAN:
+            # Compose's BuildKit path wants a buildkit image from a registry;
+            # Podman's compat API builds with the classic builder.
+            runner.env["DOCKER_BUILDKIT"] = "0"
+        return runner
 
     def _delete(self, change: Change) -> int:
         host = self.host(str(change.payload.get("host", "local")))

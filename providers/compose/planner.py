@@ -94,6 +94,10 @@ def _what_changed(
     if diffs:
         fields = sorted({d.path.split(".")[2] for d in diffs if d.path.count(".") >= 2})
         parts.append(", ".join(fields) + " changed")
+    context = facts.services[name].build_context if name in facts.services else None
+    if context in changed_files:
+        parts.append(f"build context {context.rsplit('/', 1)[-1]} changed")
+        changed_files.remove(context)
     if changed_files:
         shown = ", ".join(p.rsplit("/", 1)[-1] for p in changed_files[:3])
         parts.append(f"mounted file {shown} changed" if len(changed_files) == 1

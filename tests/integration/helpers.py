@@ -67,6 +67,7 @@ class StackRepo:
         self.owner = owner
         self.state_dir = root.parent / f"{root.name}-state"
         self.stacks: set[str] = set()
+        self.images: set[str] = set()
         root.mkdir(parents=True)
         (root / "bosun.yaml").write_text(_dump({
             "apiVersion": "bosun/v1", "kind": "Repository", "metadata": {"name": "test"},
@@ -149,6 +150,11 @@ class StackRepo:
                 capture_output=True, timeout=120, check=False, cwd=self.root.parent,
                 env={"PATH": "/usr/bin:/bin", "DOCKER_HOST": self.engine.url},
             )
+        for image in sorted(self.images):
+            try:
+                self.engine.client.remove_image(image, force=True)
+            except docker.errors.APIError:
+                pass
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:

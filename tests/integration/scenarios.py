@@ -14,7 +14,7 @@ from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.status import HealthState
 from reconciler.pipeline import Reconciler, load_desired
 from reconciler.provider import ApplyOptions
-from tests.integration.helpers import StackRepo, sleeper, unique, wait_for, web_service
+from tests.integration.helpers import IMAGE, StackRepo, sleeper, unique, wait_for, web_service
 
 
 def four_step(repo: StackRepo) -> None:
@@ -200,3 +200,67 @@ def dead_engine_plans_no_delete(repo: StackRepo, tmp_path: Path) -> None:
 def direct_apply_options(repo: StackRepo) -> Reconciler:
     return Reconciler(state_dir=repo.state_dir, provider_names=["compose"],
                       options=ApplyOptions(allow_empty=True))
+
+
+def stopped_and_started(repo: StackRepo) -> None:
+    name = unique()
+    repo.write_stack(name, {"worker": sleeper()}, state="stopped")
+    applied = repo.bosun("apply")
+    assert applied.exit_code == 0, applied.output
+    worker = repo.containers(name)["worker"]
+    assert not worker["State"]["Running"]
+    assert "No changes." in repo.bosun("plan").output
+
+    repo.write_stack(name, {"worker": sleeper()}, state="running")
+    plan = repo.bosun("plan")
+    assert "start worker" in plan.output, plan.output
+    assert repo.bosun("apply").exit_code == 0
+    assert repo.containers(name)["worker"]["State"]["Running"]
+
+    repo.write_stack(name, {"worker": sleeper()}, state="stopped")
+    plan = repo.bosun("plan")
+    assert "stop worker (state: stopped)" in plan.output, plan.output
+    assert repo.bosun("apply").exit_code == 0
+    assert not repo.containers(name)["worker"]["State"]["Running"]
+    assert "No changes." in repo.bosun("plan").output
+
+
+def absent_with_prune_removes_volumes(repo: StackRepo) -> None:
+    name = unique()
+    services = {"app": sleeper(volumes=["data:/data"])}
+    repo.write_stack(name, services, volumes={"data": {}})
+    assert repo.bosun("apply").exit_code == 0
+    assert repo.volumes(name) == [f"{name}_data"]
+    repo.write_stack(name, services, volumes={"data": {}}, state="absent",
+                     prune={"volumes": True})
+    plan = repo.bosun("plan")
+    assert f"- Stack/{name}" in plan.output and "state: absent" in plan.output
+    assert f"volume {name}_data (prune: volumes)" in plan.output
+    assert repo.bosun("apply").exit_code == 0
+    assert repo.containers(name) == {}
+    assert repo.volumes(name) == []
+    assert "No changes." in repo.bosun("plan").output
+
+
+def builds_from_repository_context(repo: StackRepo) -> None:
+    name = unique()
+    context = repo.root / name / "app"
+    context.mkdir(parents=True)
+    (context / "Dockerfile").write_text(
+        f"FROM {IMAGE}\nCOPY greeting.txt /greeting.txt\nCMD [\"sleep\", \"1000000\"]\n")
+    (context / "greeting.txt").write_text("one\n")
+    services = {"app": {"build": {"context": "./app"}, "image": f"bosun.local/{name}:1"}}
+    repo.images.add(f"bosun.local/{name}:1")
+    repo.write_stack(name, services)
+    applied = repo.bosun("apply")
+    assert applied.exit_code == 0, applied.output
+    assert repo.exec(name, "app", ["cat", "/greeting.txt"]).strip() == "one"
+    assert "No changes." in repo.bosun("plan").output
+
+    (context / "greeting.txt").write_text("two\n")
+    plan = repo.bosun("plan")
+    assert "recreate app" in plan.output and "build context app changed" in plan.output, \
+        plan.output
+    assert repo.bosun("apply").exit_code == 0
+    assert repo.exec(name, "app", ["cat", "/greeting.txt"]).strip() == "two"
+    assert "No changes." in repo.bosun("plan").output

@@ -44,3 +44,16 @@ def test_unhealthy_revision_rolls_back(docker_engine: Engine, make_repo: MakeRep
 def test_dead_engine_plans_no_delete(docker_engine: Engine, make_repo: MakeRepo,
                                      tmp_path: Path) -> None:
     scenarios.dead_engine_plans_no_delete(make_repo(docker_engine), tmp_path)
+
+
+def test_stopped_then_started(docker_engine: Engine, make_repo: MakeRepo) -> None:
+    scenarios.stopped_and_started(make_repo(docker_engine))
+
+
+def test_absent_with_prune_removes_volumes(docker_engine: Engine, make_repo: MakeRepo) -> None:
+    scenarios.absent_with_prune_removes_volumes(make_repo(docker_engine))
+
+
+def test_builds_from_a_context_in_the_repository(docker_engine: Engine,
+                                                 make_repo: MakeRepo) -> None:
+    scenarios.builds_from_repository_context(make_repo(docker_engine))

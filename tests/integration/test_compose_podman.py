@@ -44,3 +44,8 @@ def test_unhealthy_revision_rolls_back(podman_engine: Engine, make_repo: MakeRep
 def test_dead_engine_plans_no_delete(podman_engine: Engine, make_repo: MakeRepo,
                                      tmp_path: Path) -> None:
     scenarios.dead_engine_plans_no_delete(make_repo(podman_engine), tmp_path)
+
+
+def test_builds_from_a_context_in_the_repository(podman_engine: Engine,
+                                                 make_repo: MakeRepo) -> None:
+    scenarios.builds_from_repository_context(make_repo(podman_engine))
