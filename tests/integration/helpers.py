@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -151,10 +152,8 @@ class StackRepo:
                 env={"PATH": "/usr/bin:/bin", "DOCKER_HOST": self.engine.url},
             )
         for image in sorted(self.images):
-            try:
+            with contextlib.suppress(docker.errors.APIError):
                 self.engine.client.remove_image(image, force=True)
-            except docker.errors.APIError:
-                pass
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
