@@ -69,6 +69,7 @@ class StackRepo:
         self.state_dir = root.parent / f"{root.name}-state"
         self.stacks: set[str] = set()
         self.images: set[str] = set()
+        self.env: dict[str, str] = {}
         root.mkdir(parents=True)
         (root / "bosun.yaml").write_text(_dump({
             "apiVersion": "bosun/v1", "kind": "Repository", "metadata": {"name": "test"},
@@ -106,12 +107,17 @@ class StackRepo:
     def remove_stack(self, name: str) -> None:
         (self.root / name / "stack.yaml").unlink()
 
+    def write_secret(self, name: str, keys: dict[str, str]) -> None:
+        (self.root / f"secret-{name}.yaml").write_text(_dump({
+            "apiVersion": "bosun/v1", "kind": "Secret", "metadata": {"name": name},
+            "spec": {"from": "env", "keys": keys}}))
+
     def bosun(self, *args: str) -> Result:
         from reconciler.cli import cli
 
         argv = [args[0], str(self.root), "--provider", "compose",
                 "--state-dir", str(self.state_dir), *args[1:]]
-        return CliRunner().invoke(cli, argv, catch_exceptions=False)
+        return CliRunner().invoke(cli, argv, catch_exceptions=False, env=self.env)
 
     # -- reading the engine -----------------------------------------------------
 

@@ -7,6 +7,7 @@ Each function takes a fresh ``StackRepo`` on one engine and drives it through
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 
 from providers.compose import ComposeProvider
@@ -19,7 +20,12 @@ from tests.integration.helpers import IMAGE, StackRepo, sleeper, unique, wait_fo
 
 def four_step(repo: StackRepo) -> None:
     name = unique()
-    repo.write_stack(name, {"web": web_service(), "worker": sleeper()})
+    token = f"tok-{uuid.uuid4().hex}"
+    variable = f"BOSUN_TEST_{uuid.uuid4().hex[:8].upper()}"
+    repo.env[variable] = token
+    repo.write_secret("api", {"token": variable})
+    repo.write_stack(name, {"web": web_service(), "worker": sleeper(
+        environment={"TOKEN": "${TOKEN}"})}, env={"TOKEN": {"secret": "api", "key": "token"}})
     first = repo.bosun("plan", "--detailed-exitcode")
     assert first.exit_code == 2, first.output
     assert f"+ Stack/{name}" in first.output
@@ -38,6 +44,13 @@ def four_step(repo: StackRepo) -> None:
     assert labels["bosun.revision"] and labels["bosun.digest"].startswith("sha256:")
     network = repo.engine.client.inspect_network(f"{name}_default")
     assert network["Labels"]["bosun.owner"] == repo.owner
+
+    # The secret reached the engine, and nothing bosun wrote or printed holds it.
+    assert f"TOKEN={token}" in running["worker"]["Config"]["Env"]
+    assert token not in first.output + applied.output
+    for path in repo.state_dir.rglob("*"):
+        if path.is_file():
+            assert token not in path.read_text(errors="replace"), path
 
     before = repo.identity(name)
     second = repo.bosun("plan", "--detailed-exitcode")

@@ -162,3 +162,20 @@ def test_unreadable_host_plans_no_delete(tmp_path: Path) -> None:
     assert plan(root, obs, tmp_path, allow_empty=True, force=True).changes == []
     assert obs.failures()[0][1] == "cannot reach docker engine: refused"
     assert plan(repo(tmp_path / "b"), obs, tmp_path / "b").changes == []
+
+
+def test_a_stack_that_does_not_render_is_an_error_for_it_alone(tmp_path: Path) -> None:
+    root = repo(tmp_path)
+    (root / "bad").mkdir()
+    (root / "bad" / "compose.yaml").write_text(
+        "services:\n  app:\n    image: bosun.local/busybox:1\n"
+        "    environment: {X: '${NEEDED:?must be set}'}\n")
+    (root / "bad" / "stack.yaml").write_text(
+        "apiVersion: bosun/v1\nkind: Stack\nmetadata: {name: bad}\n"
+        "spec: {compose: compose.yaml}\n")
+    outcome = plan(root, observation(saved()), tmp_path)
+    assert outcome.changes == []
+    [error] = outcome.errors
+    assert str(error.ref) == "Stack/bad"
+    assert "docker compose config failed" in error.message
+    assert "must be set" in error.message
