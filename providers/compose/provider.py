@@ -68,7 +68,19 @@ class ComposeProvider:
 
     def observe(self, desired: DesiredState, ctx: ProviderContext) -> ComposeObservation:
         hosts = desired_hosts(desired, self.store(ctx).hosts())
-        return observe_hosts(self.clients, hosts, ctx.owner)
+        observed = observe_hosts(self.clients, hosts, ctx.owner)
+        if not observed.host_errors:
+            return observed
+        # Say which stacks the failure leaves unplanned.
+        errors = dict(observed.host_errors)
+        for host_name in errors:
+            names = sorted(r.ref.name for r in desired.of_kind(Kind.STACK)
+                           if isinstance(r.document, Stack)
+                           and stack_host(r.document) == host_name)
+            if names:
+                shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+                errors[host_name] += f" (not planned: {len(names)} stack(s): {shown})"
+        return observed.model_copy(update={"host_errors": errors})
 
     def plan(self, desired: DesiredState, observed: ComposeObservation,
              ctx: ProviderContext) -> list[Change]:

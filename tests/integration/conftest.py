@@ -76,6 +76,9 @@ def docker_engine() -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def podman_engine() -> Iterator[Engine]:
+    # Always through the script: it also keeps the healthcheck loop running
+    # that Podman needs without systemd (ENGINE-NOTES, trap 3).
+    _engines_sh("start-podman")
     client = _ensure(PODMAN_URL, "start-podman", "podman")
     yield Engine(name="podman", host="pod", url=PODMAN_URL, client=client)
     client.close()

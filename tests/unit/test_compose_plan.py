@@ -179,3 +179,16 @@ def test_a_stack_that_does_not_render_is_an_error_for_it_alone(tmp_path: Path) -
     assert str(error.ref) == "Stack/bad"
     assert "docker compose config failed" in error.message
     assert "must be set" in error.message
+
+
+def test_a_failed_host_does_not_stop_the_others(tmp_path: Path) -> None:
+    root = repo(tmp_path, stack(env="hola"))
+    (root / "far.yaml").write_text(
+        "apiVersion: bosun/v1\nkind: Host\nmetadata: {name: far}\n"
+        "spec: {url: 'tcp://192.0.2.1:2375'}\n---\n"
+        "apiVersion: bosun/v1\nkind: Stack\nmetadata: {name: elsewhere}\n"
+        "spec: {host: far, compose: web/compose.yaml}\n")
+    obs = observation(saved()).model_copy(update={"host_errors": {"far": "unreachable"}})
+    outcome = plan(root, obs, tmp_path)
+    assert [c.ref.name for c in outcome.changes] == ["bx-smoke"]
+    assert [(str(ref), msg) for ref, msg in obs.failures()] == [("Host/far", "unreachable")]
