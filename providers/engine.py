@@ -31,6 +31,7 @@ DEFAULT_URLS = {
 }
 API_TIMEOUT = 60.0
 MIN_API_VERSION = "1.24"
+PROBE_TIMEOUT = 10
 T = TypeVar("T")
 
 
@@ -58,10 +59,15 @@ class EngineClients:
         url = engine_url(host)
         with self._lock:
             client = self._clients.get(url)
-            if client is None:
-                client = self._connect(host, url)
-                self._clients[url] = client
+        if client is not None:
             return client
+        # Connect outside the lock: a dead host must not hold up the others.
+        client = self._connect(host, url)
+        with self._lock:
+            found = self._clients.setdefault(url, client)
+        if found is not client:
+            client.close()
+        return found
 
     def _connect(self, host: Host, url: str) -> docker.APIClient:
         # version="auto" asks the engine inside the constructor and leaks that
@@ -73,7 +79,7 @@ class EngineClients:
         if url.startswith("unix://"):
             # docker's unix adapter leaks the socket of a failed connect: try it here.
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(self.timeout)
+                sock.settimeout(PROBE_TIMEOUT)
                 try:
                     sock.connect(url.removeprefix("unix://"))
                 except OSError as exc:
@@ -81,8 +87,8 @@ class EngineClients:
                         f"cannot reach {where}: engine not reachable ({exc.strerror or exc})",
                         ref) from None
         try:
-            probe = docker.APIClient(base_url=url, version=MIN_API_VERSION, timeout=timeout,
-                                     use_ssh_client=ssh)
+            probe = docker.APIClient(base_url=url, version=MIN_API_VERSION,
+                                     timeout=min(timeout, PROBE_TIMEOUT), use_ssh_client=ssh)
         except docker.errors.DockerException as exc:
             raise ObserveError(f"cannot reach {where}: {_short(exc)}", ref) from None
         try:
