@@ -26,6 +26,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
+from reconciler.documents import Validated, format_path
 from reconciler.errors import ConfigError, Problem
 from reconciler.model.common import Kind, ResourceRef, SecretRef
 from reconciler.model.desired import ComposeSource, DesiredResource, DesiredState
@@ -42,7 +43,6 @@ from reconciler.model.kinds import (
     Stack,
 )
 from reconciler.model.source import PathKey, Position, RawDocument, Revision
-from reconciler.validate import Validated, format_path
 from reconciler.yamlnodes import YAMLSyntaxError, parse_documents
 
 IMPLICIT_HOST = Host.model_validate(
@@ -355,7 +355,8 @@ def _check_dns(ctx: _Ctx) -> None:
             others = ", ".join(f"{t} ({v.ref})" for t, v in sorted(by_type.items())
                                if t != "CNAME")
             ctx.add(cname, ("spec", "type"),
-                    f"a CNAME at {record_name!r} cannot share its name with other records: {others}")
+                    f"a CNAME at {record_name!r} cannot share its name with other records: "
+                    f"{others}")
 
 
 def _cycle_check(ctx: _Ctx, graph: dict[ResourceRef, set[ResourceRef]]) -> None:

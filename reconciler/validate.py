@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from reconciler.documents import Validated, doc_label, format_path
 from reconciler.errors import ConfigError, Problem
 from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.kinds import KIND_MODELS, AnyDocument, Repository
@@ -35,34 +35,6 @@ _TYPE_WORDS = {
     "float_type": "a number",
     "tuple_type": "a list",
 }
-
-
-@dataclass(frozen=True)
-class Validated:
-    raw: RawDocument
-    document: AnyDocument
-
-    @property
-    def ref(self) -> ResourceRef:
-        return ResourceRef(kind=self.document.kind, name=self.document.metadata.name)
-
-
-def doc_label(raw: RawDocument) -> str:
-    data = raw.data if isinstance(raw.data, dict) else {}
-    kind = data.get("kind", "document")
-    meta = data.get("metadata")
-    name = meta.get("name") if isinstance(meta, dict) else None
-    return f"{kind}/{name}" if isinstance(name, str) and name else f"{kind}/(unnamed)"
-
-
-def format_path(path: PathKey) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
-    return out
 
 
 def _data_path(data: Any, loc: tuple[int | str, ...], error_type: str) -> PathKey:

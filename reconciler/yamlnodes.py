@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ruamel.yaml.cyaml import CSafeLoader as _Loader  # the C parser: ruamel.yaml.clib
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-
-from ruamel.yaml.cyaml import CSafeLoader as _Loader  # the C parser: ruamel.yaml.clib
 
 from reconciler.model.source import PathKey, Position
 

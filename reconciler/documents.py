@@ -1,0 +1,48 @@
+"""What the validate stage hands to the resolve stage, and how problems name things.
+
+source -> load -> validate -> **(Validated)** -> resolve -> ...
+
+Not a stage: both stages import it, so that they need not import each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.model.common import ResourceRef
+from reconciler.model.kinds import AnyDocument
+from reconciler.model.source import PathKey, RawDocument
+
+
+@dataclass(frozen=True)
+class Validated:
+    """A document that passed its kind's model, with the raw form it came from."""
+
+    raw: RawDocument
+    document: AnyDocument
+
+    @property
+    def ref(self) -> ResourceRef:
+        return ResourceRef(kind=self.document.kind, name=self.document.metadata.name)
+
+
+def doc_label(raw: RawDocument) -> str:
+    """``Kind/name`` of a raw document, as far as it can be told."""
+    data = raw.data if isinstance(raw.data, dict) else {}
+    kind = data.get("kind", "document")
+    meta = data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if isinstance(name, int | float) and not isinstance(name, bool):
+        name = str(name)
+    return f"{kind}/{name}" if isinstance(name, str) and name else f"{kind}/(unnamed)"
+
+
+def format_path(path: PathKey) -> str:
+    """``spec.hosts[0]``: a dotted field path as problems print it."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
