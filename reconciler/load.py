@@ -10,12 +10,14 @@ a problem. The result carries every node's file, line and column.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.documents import doc_label
 from reconciler.errors import Problem
 from reconciler.model.common import API_VERSION, Kind
 from reconciler.model.source import Position, RawDocument
@@ -24,6 +26,7 @@ from reconciler.yamlnodes import YAMLSyntaxError, parse_documents
 REPOSITORY_FILES = ("bosun.yaml", "bosun.yml")
 SKIP_DIRS = {".git", ".bosun", ".venv", "node_modules", "__pycache__"}
 MAX_FILE_BYTES = 8 * 1024 * 1024
+_KINDS = {k.value for k in Kind}
 _KIND_NAMES = ", ".join(k.value for k in Kind)
 
 
@@ -33,6 +36,10 @@ class LoadResult:
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     repository: RawDocument | None = None
+    broken_files: list[str] = field(default_factory=list)
+    """Files that could not be read or parsed: the documents they hold are unknown."""
+    rejected: list[RawDocument] = field(default_factory=list)
+    """bosun documents set aside with a problem (unsupported apiVersion, misplaced kind)."""
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -95,34 +102,41 @@ def _walk(root: Path, base: Path, exclude: list[str]) -> list[Path]:
     return found
 
 
-def _classify(doc: RawDocument, problems: list[Problem]) -> bool:
+def _classify(doc: RawDocument, result: LoadResult) -> bool:
     """True when ``doc`` is a bosun document with a known kind."""
+    problems = result.problems
     data: Any = doc.data
     if not isinstance(data, dict):
         return False
     api = data.get("apiVersion")
     if not isinstance(api, str) or not api.startswith("bosun/"):
         return False
+    kind = data.get("kind")
+    meta = data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    label = f"{kind}/{name}" if isinstance(kind, str) and isinstance(name, str) else \
+        f"{kind}/(unnamed)" if isinstance(kind, str) else "document"
     if api != API_VERSION:
         problems.append(
             Problem(
                 f"unsupported apiVersion {api!r} (this bosun reads {API_VERSION})",
                 doc.position_of(("apiVersion",)),
-                ref="document",
+                ref=label,
                 field="apiVersion",
             )
         )
+        result.rejected.append(doc)
         return False
-    kind = data.get("kind")
-    name = data.get("metadata", {}).get("name") if isinstance(data.get("metadata"), dict) else None
-    label = f"{kind}/{name}" if isinstance(kind, str) and isinstance(name, str) else "document"
     if kind is None:
-        problems.append(Problem("missing 'kind'", doc.start, ref=label, field="kind"))
+        problems.append(Problem("required field is missing", doc.start, ref=label,
+                                field="kind"))
         return False
-    if not isinstance(kind, str) or kind not in Kind.__members__.values():
+    if not isinstance(kind, str) or kind not in _KINDS:
+        close = difflib.get_close_matches(str(kind), list(_KINDS), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known kinds: {_KIND_NAMES}"
         problems.append(
             Problem(
-                f"unknown kind {kind!r} (known kinds: {_KIND_NAMES})",
+                f"unknown kind {kind!r} ({hint})",
                 doc.position_of(("kind",)),
                 ref=label,
                 field="kind",
@@ -130,6 +144,22 @@ def _classify(doc: RawDocument, problems: list[Problem]) -> bool:
         )
         return False
     return True
+
+
+def _read_into(result: LoadResult, root: Path, path: Path) -> list[RawDocument]:
+    """Read one file's documents, recording its problems (and whether it was lost)."""
+    docs, problems = read_yaml_file(root, path)
+    result.problems.extend(problems)
+    if not docs and problems:
+        result.broken_files.append(_rel(root, path))
+    return docs
+
+
+def _outside(root: Path, path: Path) -> bool:
+    try:
+        return not path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a symlink loop
+        return True
 
 
 def load(root: Path) -> LoadResult:
@@ -144,18 +174,17 @@ def load(root: Path) -> LoadResult:
     exclude: list[str] = []
     repo_file = next((root / n for n in REPOSITORY_FILES if (root / n).is_file()), None)
     if repo_file is not None:
-        docs, problems = read_yaml_file(root, repo_file)
-        result.problems.extend(problems)
         result.files.append(_rel(root, repo_file))
-        for doc in docs:
-            if not _classify(doc, result.problems):
+        for doc in _read_into(result, root, repo_file):
+            if not _classify(doc, result):
                 continue
             if doc.data.get("kind") != Kind.REPOSITORY.value:
                 result.documents.append(doc)
                 continue
             if result.repository is not None:
                 result.problems.append(
-                    Problem("only one Repository document is allowed", doc.start, "Repository")
+                    Problem("only one Repository document is allowed",
+                            doc.position_of(("kind",)), doc_label(doc), "kind")
                 )
                 continue
             result.repository = doc
@@ -171,48 +200,63 @@ def load(root: Path) -> LoadResult:
     seen: set[Path] = set()
     if repo_file is not None:
         seen.add(repo_file)
-    for entry in paths:
-        base = (root / entry).resolve()
-        if not base.is_relative_to(root):
-            pos = result.repository.position_of(("spec", "paths")) if result.repository else None
+    for i, entry in enumerate(paths):
+        where = result.repository.position_of(("spec", "paths", i)) if result.repository \
+            else None
+        label = doc_label(result.repository) if result.repository else "Repository"
+        field_name = f"spec.paths[{i}]"
+        if "\0" in entry:
+            result.problems.append(Problem(f"path {entry!r} contains a NUL character", where,
+                                           label, field_name))
+            continue
+        base = root / entry
+        if Path(entry).is_absolute() or _outside(root, base):
             result.problems.append(
-                Problem(f"path {entry!r} is outside the repository", pos, "Repository",
-                        "spec.paths")
+                Problem(f"path {entry!r} is outside the repository", where, label, field_name)
             )
             continue
+        base = base.resolve()
         if not base.exists():
-            pos = result.repository.position_of(("spec", "paths")) if result.repository else None
             result.problems.append(
-                Problem(f"path {entry!r} does not exist", pos, "Repository", "spec.paths")
+                Problem(f"path {entry!r} does not exist", where, label, field_name)
             )
             continue
         for path in _walk(root, base, exclude):
             if path in seen:
                 continue
             seen.add(path)
+            rel = _rel(root, path)
+            start = Position(file=rel, line=1, column=1)
+            if path.is_symlink() and _outside(root, path):
+                result.problems.append(Problem(
+                    "is a symlink that leads outside the repository; not read", start, "file"))
+                result.broken_files.append(rel)
+                continue
+            if not path.is_file():
+                continue  # a FIFO or a socket named *.yaml: opening it could block
             try:
                 with path.open("rb") as fh:
                     head = fh.read(MAX_FILE_BYTES)
             except OSError as exc:
-                pos = Position(file=_rel(root, path), line=1, column=1)
-                result.problems.append(Problem(f"cannot read file: {exc.strerror}", pos, "file"))
+                result.problems.append(Problem(f"cannot read file: {exc.strerror}", start, "file"))
+                result.broken_files.append(rel)
                 continue
             if not _is_candidate(head):
                 continue  # compose files and other YAML: read when referenced
-            result.files.append(_rel(root, path))
-            docs, problems = read_yaml_file(root, path)
-            result.problems.extend(problems)
-            for doc in docs:
-                if not _classify(doc, result.problems):
+            result.files.append(rel)
+            for doc in _read_into(result, root, path):
+                if not _classify(doc, result):
                     continue
                 if doc.data.get("kind") == Kind.REPOSITORY.value:
                     result.problems.append(
                         Problem(
                             "a Repository document belongs in bosun.yaml at the repository root",
                             doc.position_of(("kind",)),
-                            "Repository",
+                            doc_label(doc),
+                            "kind",
                         )
                     )
+                    result.rejected.append(doc)
                     continue
                 result.documents.append(doc)
     return result

@@ -36,18 +36,27 @@ log = logging.getLogger("bosun")
 def load_desired(root: Path, revision: Revision | None = None) -> DesiredState:
     """Load, validate and resolve the repository at ``root``.
 
-    Raises ``ConfigError`` with every problem found; nothing else happens.
+    Raises ``ConfigError`` with every problem found; nothing else happens. The
+    resolve stage runs even when documents failed validation (references to
+    them are not reported twice), so that one run shows every problem; it is
+    left out only when a file could not be read at all, since the documents
+    in it, and so every reference to them, are unknown.
     """
     root = root.resolve()
     loaded = load_stage.load(root)
-    problems = list(loaded.problems)
-    try:
-        validated, repository = validate_stage.validate(loaded.documents, loaded.repository)
-    except ConfigError as exc:
-        raise ConfigError(problems + exc.problems) from None
-    if problems:
+    checked = validate_stage.validate_all(loaded.documents, loaded.repository)
+    problems = [*loaded.problems, *checked.problems]
+    if loaded.broken_files or (loaded.problems and not loaded.files):
         raise ConfigError(problems)
-    return resolve_stage.resolve(root, revision or Revision(), validated, repository)
+    invalid = set(checked.invalid)
+    for doc in loaded.rejected:
+        ref = validate_stage.raw_ref(doc)
+        if ref is not None:
+            invalid.add(ref)
+    return resolve_stage.resolve(
+        root, revision or Revision(), checked.validated, checked.repository,
+        invalid=invalid, problems=problems,
+    )
 
 
 @dataclass

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import graphlib
 import os
+import re
 from collections import defaultdict
 from collections.abc import Iterable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import dns.exception
@@ -41,6 +42,7 @@ from reconciler.model.kinds import (
     Schedule,
     Secret,
     Stack,
+    StackHealth,
 )
 from reconciler.model.source import PathKey, Position, RawDocument, Revision
 from reconciler.yamlnodes import YAMLSyntaxError, parse_documents
@@ -51,8 +53,10 @@ IMPLICIT_HOST = Host.model_validate(
 
 
 class _Ctx:
-    def __init__(self, root: Path, items: list[Validated]) -> None:
+    def __init__(self, root: Path, items: list[Validated],
+                 invalid: frozenset[ResourceRef] = frozenset()) -> None:
         self.root = root
+        self.invalid = invalid
         self.real_root = Path(os.path.realpath(root))
         self.items = items
         self.by_ref: dict[ResourceRef, Validated] = {i.ref: i for i in items}
@@ -66,7 +70,8 @@ class _Ctx:
         )
 
     def exists(self, kind: Kind, name: str) -> bool:
-        return ResourceRef(kind=kind, name=name) in self.by_ref
+        ref = ResourceRef(kind=kind, name=name)
+        return ref in self.by_ref or ref in self.invalid
 
     def need(self, item: Validated, path: PathKey, kind: Kind, name: str) -> bool:
         if self.exists(kind, name):
@@ -78,17 +83,25 @@ class _Ctx:
         return False
 
 
+_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+
+
 def _inside(ctx: _Ctx, base: str, rel: str) -> tuple[Path | None, str | None]:
     """``rel`` resolved against the repository folder ``base``, if it stays inside."""
     if not rel:
         return None, "path is empty"
-    if rel.startswith(("/", "\\")) or PurePosixPath(rel).is_absolute() or ":" in rel[:3]:
+    if "\0" in rel:
+        return None, f"{rel!r} contains a NUL character"
+    if rel.startswith(("/", "\\", "~")) or _DRIVE.match(rel):
         return None, f"{rel!r} is an absolute path; use a path inside the repository"
     joined = os.path.normpath(f"{base}/{rel}" if base else rel)
     if joined == ".." or joined.startswith(("../", "..\\")):
         return None, f"{rel!r} leads outside the repository"
     path = ctx.root / joined
-    real = Path(os.path.realpath(path))
+    try:
+        real = Path(os.path.realpath(path))
+    except (OSError, ValueError) as exc:
+        return None, f"{rel!r} cannot be resolved: {exc}"
     if not real.is_relative_to(ctx.real_root):
         return None, f"{rel!r} is a symlink that leads outside the repository"
     return path, None
@@ -158,7 +171,11 @@ def _resolve_compose(ctx: _Ctx, item: Validated, stack: Stack) -> None:
         if err or path is None:
             ctx.add(item, field_path, err or "bad path")
             continue
-        if not path.is_file():
+        try:
+            is_file = path.is_file()
+        except OSError:
+            is_file = False
+        if not is_file:
             ctx.add(item, field_path, f"compose file {rel!r} does not exist")
             continue
         file_rel = path.relative_to(ctx.root).as_posix()
@@ -261,12 +278,13 @@ def _edges(ctx: _Ctx, item: Validated) -> list[tuple[PathKey, ResourceRef]]:
 def _check_refs(ctx: _Ctx, item: Validated) -> None:
     doc = item.document
     for path, secret_ref in _secret_refs(doc):
-        if ctx.need(item, path, Kind.SECRET, secret_ref.secret):
-            secret = ctx.by_ref[ResourceRef(kind=Kind.SECRET, name=secret_ref.secret)].document
-            assert isinstance(secret, Secret)
-            if secret_ref.key not in secret.spec.keys:
-                ctx.add(item, path, f"secret {secret_ref.secret!r} has no key {secret_ref.key!r} "
-                        f"(keys: {', '.join(sorted(secret.spec.keys))})")
+        if not ctx.need(item, path, Kind.SECRET, secret_ref.secret):
+            continue
+        found = ctx.by_ref.get(ResourceRef(kind=Kind.SECRET, name=secret_ref.secret))
+        secret = found.document if found is not None else None
+        if isinstance(secret, Secret) and secret_ref.key not in secret.spec.keys:
+            ctx.add(item, path, f"secret {secret_ref.secret!r} has no key {secret_ref.key!r} "
+                    f"(keys: {', '.join(sorted(secret.spec.keys))})")
     if isinstance(doc, Route):
         if doc.spec.to is not None and doc.spec.to.stack and doc.spec.to.service:
             _check_service(ctx, item, ("spec", "to", "service"), doc.spec.to.stack,
@@ -274,7 +292,15 @@ def _check_refs(ctx: _Ctx, item: Validated) -> None:
         if doc.spec.basic_auth is not None:
             ctx.need(item, ("spec", "basicAuth", "secret"), Kind.SECRET, doc.spec.basic_auth.secret)
     elif isinstance(doc, DNSZone) and doc.spec.tsig is not None:
-        ctx.need(item, ("spec", "tsig", "secret"), Kind.SECRET, doc.spec.tsig.secret)
+        path = ("spec", "tsig", "secret")
+        if ctx.need(item, path, Kind.SECRET, doc.spec.tsig.secret):
+            found = ctx.by_ref.get(ResourceRef(kind=Kind.SECRET, name=doc.spec.tsig.secret))
+            if found is not None and isinstance(found.document, Secret):
+                lacking = [k for k in ("name", "secret") if k not in found.document.spec.keys]
+                if lacking:
+                    ctx.add(item, path, f"secret {doc.spec.tsig.secret!r} has no key "
+                            f"{' or '.join(repr(k) for k in lacking)} (a TSIG key needs "
+                            "'name' and 'secret', and may give 'algorithm')")
     elif isinstance(doc, Schedule):
         action = doc.spec.action
         if action.run is not None:
@@ -307,15 +333,25 @@ def _check_rdata(ctx: _Ctx, item: Validated, path: PathKey, rtype: str, values: 
         try:
             dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(rtype), value,
                                 origin=origin or dns.name.root)
-        except (dns.exception.DNSException, ValueError) as exc:
-            ctx.add(item, (*path, i), f"not a valid {rtype} value: {exc}")
+        except Exception as exc:  # dnspython raises more than DNSException on bad text
+            reason = str(exc) or type(exc).__name__
+            ctx.add(item, (*path, i), f"{value!r} is not a valid {rtype} value: {reason}")
 
 
 def _check_dns(ctx: _Ctx) -> None:
     # Record sets are (zone, name, type); a CNAME owns its name alone.
     sets: dict[tuple[str, str], dict[str, Validated]] = defaultdict(dict)
+    zones: dict[str, Validated] = {}
     for item in ctx.items:
         doc = item.document
+        if isinstance(doc, DNSZone):
+            if doc.spec.zone in zones:
+                other = zones[doc.spec.zone]
+                ctx.add(item, ("spec", "zone"), f"zone {doc.spec.zone!r} is also managed by "
+                        f"{other.ref} at {other.raw.position_of(('spec', 'zone'))}")
+            else:
+                zones[doc.spec.zone] = item
+            continue
         if isinstance(doc, DNSRecord):
             origin = _zone_origin(ctx, doc.spec.zone)
             _check_rdata(ctx, item, ("spec", "values"), doc.spec.type, doc.spec.values, origin)
@@ -359,17 +395,42 @@ def _check_dns(ctx: _Ctx) -> None:
                     f"{others}")
 
 
-def _cycle_check(ctx: _Ctx, graph: dict[ResourceRef, set[ResourceRef]]) -> None:
+def _cycle_check(ctx: _Ctx, graph: dict[ResourceRef, set[ResourceRef]],
+                 edge_paths: dict[tuple[ResourceRef, ResourceRef], PathKey]) -> None:
     sorter = graphlib.TopologicalSorter(graph)
     try:
         sorter.prepare()
     except graphlib.CycleError as exc:
-        cycle: list[ResourceRef] = list(exc.args[1])
-        cycle.reverse()  # graphlib lists it from dependency to dependent
+        # graphlib lists the cycle from dependency to dependent, first node repeated
+        # last; report it from its smallest member, at the edge that closes it.
+        cycle: list[ResourceRef] = list(exc.args[1])[:-1]
+        cycle.reverse()
+        start = min(range(len(cycle)), key=lambda i: cycle[i].sort_key())
+        cycle = cycle[start:] + cycle[:start]
+        text = " -> ".join(str(r) for r in [*cycle, cycle[0]])
         item = ctx.by_ref[cycle[0]]
-        text = " -> ".join(str(r) for r in cycle)
-        path: PathKey = ("spec", "dependsOn") if isinstance(item.document, Stack) else ("spec",)
-        ctx.add(item, path, f"dependency cycle: {text}")
+        nxt = cycle[1] if len(cycle) > 1 else cycle[0]
+        ctx.add(item, edge_paths.get((cycle[0], nxt), ("spec",)), f"dependency cycle: {text}")
+
+
+def _with_defaults(item: Validated, repository: Repository) -> Validated:
+    """A Stack with the repository's stack defaults filled in."""
+    doc = item.document
+    if not isinstance(doc, Stack):
+        return item
+    defaults = repository.spec.defaults.stack
+    spec = doc.spec
+    update: dict[str, Any] = {}
+    if spec.host is None:
+        update["host"] = defaults.host
+    if spec.pull is None and defaults.pull is not None:
+        update["pull"] = defaults.pull
+    if "health" not in spec.model_fields_set and defaults.health_timeout is not None:
+        update["health"] = StackHealth(timeout=defaults.health_timeout)
+    if not update:
+        return item
+    new = doc.model_copy(update={"spec": spec.model_copy(update=update)})
+    return Validated(item.raw, new)
 
 
 def resolve(
@@ -377,31 +438,41 @@ def resolve(
     revision: Revision,
     validated: list[Validated],
     repository: Repository,
+    *,
+    invalid: Iterable[ResourceRef] = (),
+    problems: Iterable[Problem] = (),
 ) -> DesiredState:
-    """Link and check the validated documents; raise ``ConfigError`` on any problem."""
-    items = list(validated)
+    """Link and check the validated documents; raise ``ConfigError`` on any problem.
+
+    ``problems`` found by earlier stages are raised together with this stage's;
+    ``invalid`` names resources that exist but failed validation, so that
+    references to them are not reported a second time.
+    """
+    items = [_with_defaults(i, repository) for i in validated]
     local = ResourceRef(kind=Kind.HOST, name="local")
     if not any(i.ref == local for i in items):
         raw = RawDocument(file="(implicit)", index=0, data={})
         items.append(Validated(raw, IMPLICIT_HOST))
-    ctx = _Ctx(root, items)
+    ctx = _Ctx(root, items, frozenset(invalid))
+    ctx.problems.extend(problems)
 
     for item in items:
         if isinstance(item.document, Stack):
             _resolve_compose(ctx, item, item.document)
 
     graph: dict[ResourceRef, set[ResourceRef]] = {i.ref: set() for i in items}
+    edge_paths: dict[tuple[ResourceRef, ResourceRef], PathKey] = {}
     for item in items:
         for path, target in _edges(ctx, item):
             if target == item.ref:
                 ctx.add(item, path, "a resource cannot depend on itself")
                 continue
-            if ctx.need(item, path, target.kind, target.name):
+            if ctx.need(item, path, target.kind, target.name) and target in ctx.by_ref:
                 graph[item.ref].add(target)
+                edge_paths.setdefault((item.ref, target), path)
         _check_refs(ctx, item)
     _check_dns(ctx)
-    if not ctx.problems:
-        _cycle_check(ctx, graph)
+    _cycle_check(ctx, graph, edge_paths)
     if ctx.problems:
         raise ConfigError(ctx.problems)
 

@@ -51,14 +51,30 @@ class YAMLSyntaxError(Exception):
 
 def _mark_message(exc: YAMLError) -> tuple[int, int, str]:
     if isinstance(exc, MarkedYAMLError) or hasattr(exc, "problem_mark"):
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem_mark = getattr(exc, "problem_mark", None)
+        context_mark = getattr(exc, "context_mark", None)
+        mark = problem_mark or context_mark
         problem = getattr(exc, "problem", None) or str(exc)
         context = getattr(exc, "context", None)
         message = f"{context}, {problem}" if context else str(problem)
+        if (problem_mark is not None and context_mark is not None
+                and context_mark.line != problem_mark.line):
+            message += f" (it starts at line {context_mark.line + 1}, " \
+                       f"column {context_mark.column + 1})"
         if mark is not None:
             return mark.line + 1, mark.column + 1, message
         return 1, 1, message
     return 1, 1, str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+
+
+# A document may not expand (through aliases) to more nodes than this: a few
+# lines of anchors can otherwise stand for billions of nodes.
+MAX_NODES = 250_000
+
+
+def _bad_scalar(node: ScalarNode, what: str) -> YAMLSyntaxError:
+    mark = node.start_mark
+    return YAMLSyntaxError(mark.line + 1, mark.column + 1, f"{node.value!r} is not {what}")
 
 
 def _scalar(node: ScalarNode) -> Any:
@@ -69,16 +85,24 @@ def _scalar(node: ScalarNode) -> Any:
     if tag == _NULL:
         return None
     if tag == _BOOL:
-        return value.lower() in ("true", "yes", "on", "y")
+        low = value.lower()
+        if low in ("true", "yes", "on", "y"):
+            return True
+        if low in ("false", "no", "off", "n"):
+            return False
+        raise _bad_scalar(node, "true or false")
     if tag == _INT:
         text = value.replace("_", "")
         sign = -1 if text.startswith("-") else 1
         text = text.lstrip("+-")
-        if text.startswith("0o"):
-            return sign * int(text[2:], 8)
-        if text.startswith(("0x", "0b")):
-            return sign * int(text, 0)
-        return sign * int(text)
+        try:
+            if text.startswith("0o"):
+                return sign * int(text[2:], 8)
+            if text.startswith(("0x", "0b")):
+                return sign * int(text, 0)
+            return sign * int(text)
+        except ValueError:
+            raise _bad_scalar(node, "an integer") from None
     if tag == _FLOAT:
         low = value.lower().replace("_", "")
         if low in (".inf", "+.inf"):
@@ -87,7 +111,12 @@ def _scalar(node: ScalarNode) -> Any:
             return float("-inf")
         if low == ".nan":
             return float("nan")
-        return float(low)
+        try:
+            return float(low)
+        except ValueError:
+            raise _bad_scalar(node, "a number") from None
+    if tag in (_MAP, _SEQ):
+        raise _bad_scalar(node, "a mapping" if tag == _MAP else "a list")
     # timestamps, binary and custom tags stay text: bosun never needs them typed
     return value
 
@@ -97,6 +126,7 @@ class _Converter:
         self.file = file
         self.positions: dict[PathKey, Position] = {}
         self.problems: list[YAMLProblem] = []
+        self.nodes = 0
 
     def pos(self, node: Node) -> Position:
         mark = node.start_mark
@@ -106,6 +136,12 @@ class _Converter:
         if depth > 64:
             raise YAMLSyntaxError(
                 node.start_mark.line + 1, node.start_mark.column + 1, "nesting is too deep"
+            )
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise YAMLSyntaxError(
+                node.start_mark.line + 1, node.start_mark.column + 1,
+                f"the document expands to more than {MAX_NODES} nodes (aliases?)",
             )
         if isinstance(node, ScalarNode):
             return _scalar(node)
@@ -176,6 +212,12 @@ def parse_documents(text: str, file: str) -> list[ParsedDocument]:
             index += 1
     except YAMLError as exc:
         line, column, message = _mark_message(exc)
+        if message.endswith("undefined alias"):
+            lines = text.splitlines()
+            if 0 < line <= len(lines):
+                word = lines[line - 1][column - 1:].split()[0].rstrip(",]}") if \
+                    lines[line - 1][column - 1:].strip() else ""
+                message += f" {word!r} (no anchor '&{word.lstrip('*')}' before it)"
         raise YAMLSyntaxError(line, column, message) from None
     except RecursionError:
         raise YAMLSyntaxError(1, 1, "nesting is too deep") from None

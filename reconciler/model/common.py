@@ -6,11 +6,13 @@ host names, cron expressions and the enums that travel between stages live here.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import ipaddress
 import re
 from enum import StrEnum
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -178,11 +180,19 @@ ListenAddress = Annotated[
 ]
 
 
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones()) | {"UTC"}
+
+
 def _check_timezone(text: str) -> str:
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {text!r}") from exc
+    # Checked against the list of zones, never by opening a file named by the
+    # manifest: ZoneInfo("America") raises IsADirectoryError, not a ValueError.
+    if text not in _time_zones():
+        close = difflib.get_close_matches(text, sorted(_time_zones()), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else " (use an IANA name such as " \
+            "Europe/Paris or UTC)"
+        raise ValueError(f"unknown time zone {text!r}{hint}")
     return text
 
 
