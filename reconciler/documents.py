@@ -29,12 +29,14 @@ class Validated:
 def doc_label(raw: RawDocument) -> str:
     """``Kind/name`` of a raw document, as far as it can be told."""
     data = raw.data if isinstance(raw.data, dict) else {}
-    kind = data.get("kind", "document")
+    kind = data.get("kind")
     meta = data.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
     if isinstance(name, int | float) and not isinstance(name, bool):
         name = str(name)
-    return f"{kind}/{name}" if isinstance(name, str) and name else f"{kind}/(unnamed)"
+    if not isinstance(name, str) or not name:
+        name = "(unnamed)"
+    return f"{kind}/{name}" if isinstance(kind, str) and kind else f"document/{name}"
 
 
 def format_path(path: PathKey) -> str:

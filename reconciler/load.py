@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.documents import doc_label
+from reconciler.documents import doc_label, format_path
 from reconciler.errors import Problem
 from reconciler.model.common import API_VERSION, Kind
 from reconciler.model.source import Position, RawDocument
@@ -48,9 +48,7 @@ def _rel(root: Path, path: Path) -> str:
 
 def _syntax_problem(file: str, exc: YAMLSyntaxError) -> Problem:
     return Problem(
-        f"invalid YAML: {exc.message}",
-        Position(file=file, line=exc.line, column=exc.column),
-        ref="yaml",
+        f"invalid YAML: {exc.message}", Position(file=file, line=exc.line, column=exc.column)
     )
 
 
@@ -60,12 +58,12 @@ def read_yaml_file(root: Path, path: Path) -> tuple[list[RawDocument], list[Prob
     start = Position(file=rel, line=1, column=1)
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            return [], [Problem(f"file is larger than {MAX_FILE_BYTES} bytes", start, "file")]
+            return [], [Problem(f"file is larger than {MAX_FILE_BYTES} bytes", start)]
         text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return [], [Problem("file is not UTF-8 text", start, "file")]
+    except UnicodeDecodeError as exc:
+        return [], [Problem(f"file is not UTF-8 text (byte {exc.start})", start)]
     except OSError as exc:
-        return [], [Problem(f"cannot read file: {exc.strerror}", start, "file")]
+        return [], [Problem(f"cannot read file: {exc.strerror}", start)]
     try:
         parsed = parse_documents(text, rel)
     except YAMLSyntaxError as exc:
@@ -73,11 +71,14 @@ def read_yaml_file(root: Path, path: Path) -> tuple[list[RawDocument], list[Prob
     docs: list[RawDocument] = []
     problems: list[Problem] = []
     for p in parsed:
+        doc = RawDocument(file=rel, index=p.index, data=p.data, positions=p.positions)
+        bosun_doc = isinstance(p.data, dict) and isinstance(p.data.get("kind"), str)
         for yp in p.problems:
-            problems.append(
-                Problem(yp.message, Position(file=rel, line=yp.line, column=yp.column), "yaml")
-            )
-        docs.append(RawDocument(file=rel, index=p.index, data=p.data, positions=p.positions))
+            problems.append(Problem(
+                yp.message, Position(file=rel, line=yp.line, column=yp.column),
+                doc_label(doc) if bosun_doc else None, format_path(yp.path) or None,
+            ))
+        docs.append(doc)
     return docs, problems
 
 
@@ -112,10 +113,7 @@ def _classify(doc: RawDocument, result: LoadResult) -> bool:
     if not isinstance(api, str) or not api.startswith("bosun/"):
         return False
     kind = data.get("kind")
-    meta = data.get("metadata")
-    name = meta.get("name") if isinstance(meta, dict) else None
-    label = f"{kind}/{name}" if isinstance(kind, str) and isinstance(name, str) else \
-        f"{kind}/(unnamed)" if isinstance(kind, str) else "document"
+    label = doc_label(doc)
     if api != API_VERSION:
         problems.append(
             Problem(
@@ -229,7 +227,7 @@ def load(root: Path) -> LoadResult:
             start = Position(file=rel, line=1, column=1)
             if path.is_symlink() and _outside(root, path):
                 result.problems.append(Problem(
-                    "is a symlink that leads outside the repository; not read", start, "file"))
+                    "is a symlink that leads outside the repository; not read", start))
                 result.broken_files.append(rel)
                 continue
             if not path.is_file():
@@ -238,7 +236,7 @@ def load(root: Path) -> LoadResult:
                 with path.open("rb") as fh:
                     head = fh.read(MAX_FILE_BYTES)
             except OSError as exc:
-                result.problems.append(Problem(f"cannot read file: {exc.strerror}", start, "file"))
+                result.problems.append(Problem(f"cannot read file: {exc.strerror}", start))
                 result.broken_files.append(rel)
                 continue
             if not _is_candidate(head):

@@ -14,6 +14,7 @@ desired state that ignores file order, key order, comments and formatting.
 from __future__ import annotations
 
 import graphlib
+import ipaddress
 import os
 import re
 from collections import defaultdict
@@ -125,11 +126,23 @@ def _merge_compose(raws: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _check_compose_paths(
-    ctx: _Ctx, item: Validated, model: dict[str, Any], project_dir: str, path: PathKey
+    ctx: _Ctx, item: Validated, model: dict[str, Any], project_dir: str,
+    where: RawDocument, prefix: PathKey,
 ) -> None:
+    """Build contexts and env files of a compose model must stay inside the repository.
+
+    ``where`` holds the positions of the compose mapping (the manifest for an
+    inline model, the compose file otherwise); ``prefix`` is the mapping's path in it.
+    """
     services = model.get("services")
     if not isinstance(services, dict):
         return
+
+    def report(path: PathKey, message: str) -> None:
+        full = (*prefix, *path)
+        ctx.problems.append(Problem(message, where.position_of(full), ref=str(item.ref),
+                                    field=format_path(full)))
+
     for name, svc in services.items():
         if not isinstance(svc, dict):
             continue
@@ -140,34 +153,37 @@ def _check_compose_paths(
         if isinstance(context, str) and "://" not in context and not context.startswith("git@"):
             _, err = _inside(ctx, project_dir, context)
             if err:
-                ctx.add(item, path, f"service {name!r}: build context {err}")
+                at: PathKey = ("build",) if isinstance(build, str) else ("build", "context")
+                report(("services", name, *at), f"build context {err}")
         env_files = svc.get("env_file")
-        files = [env_files] if isinstance(env_files, str) else env_files or []
-        for entry in files if isinstance(files, list) else []:
+        files = [env_files] if isinstance(env_files, str) else env_files
+        for i, entry in enumerate(files if isinstance(files, list) else []):
             rel = entry.get("path") if isinstance(entry, dict) else entry
             if isinstance(rel, str):
                 _, err = _inside(ctx, project_dir, rel)
                 if err:
-                    ctx.add(item, path, f"service {name!r}: env_file {err}")
+                    at = ("env_file",) if isinstance(env_files, str) else ("env_file", i)
+                    report(("services", name, *at), f"env_file {err}")
 
 
 def _resolve_compose(ctx: _Ctx, item: Validated, stack: Stack) -> None:
     compose = stack.spec.compose
-    project_dir = item.raw.file.rpartition("/")[0]
+    manifest_dir = item.raw.file.rpartition("/")[0]
     if isinstance(compose, dict):
         model = compose
-        _check_compose_paths(ctx, item, model, project_dir, ("spec", "compose"))
+        _check_compose_paths(ctx, item, model, manifest_dir, item.raw, ("spec", "compose"))
         ctx.compose[stack.name] = ComposeSource(
-            project_dir=str(ctx.root / project_dir), model=model, raw=(model,)
+            project_dir=str(ctx.root / manifest_dir), model=model, raw=(model,)
         )
         return
     names = [compose] if isinstance(compose, str) else compose
-    files: list[str] = []
+    files: list[Path] = []
     raws: list[dict[str, Any]] = []
+    docs_read: list[RawDocument] = []
     for i, rel in enumerate(names):
         field_path: PathKey = ("spec", "compose") if isinstance(compose, str) \
             else ("spec", "compose", i)
-        path, err = _inside(ctx, project_dir, rel)
+        path, err = _inside(ctx, manifest_dir, rel)
         if err or path is None:
             ctx.add(item, field_path, err or "bad path")
             continue
@@ -185,7 +201,7 @@ def _resolve_compose(ctx: _Ctx, item: Validated, stack: Stack) -> None:
             ctx.problems.append(
                 Problem(f"invalid YAML: {exc.message}",
                         Position(file=file_rel, line=exc.line, column=exc.column),
-                        ref=str(item.ref), field=format_path(field_path))
+                        ref=str(item.ref))
             )
             continue
         except (OSError, UnicodeDecodeError) as exc:
@@ -199,19 +215,27 @@ def _resolve_compose(ctx: _Ctx, item: Validated, stack: Stack) -> None:
             ctx.problems.append(
                 Problem(problem.message,
                         Position(file=file_rel, line=problem.line, column=problem.column),
-                        ref=str(item.ref), field=format_path(field_path))
+                        ref=str(item.ref), field=format_path(problem.path) or None)
             )
-        files.append(str(path))
+        files.append(path)
         raws.append(data)
-        _check_compose_paths(ctx, item, data, str(Path(file_rel).parent), field_path)
-    if files and len(files) == len(names):
-        model = _merge_compose(raws)
-        if not model.get("services"):
-            ctx.add(item, ("spec", "compose"), "the compose model defines no services")
-        ctx.compose[stack.name] = ComposeSource(
-            project_dir=str(ctx.root / project_dir), files=tuple(files), model=model,
-            raw=tuple(raws),
-        )
+        docs_read.append(RawDocument(file=file_rel, index=0, data=data,
+                                     positions=docs[0].positions))
+    if not files or len(files) != len(names):
+        return
+    # Compose resolves relative paths of every file against the project
+    # directory: the folder of the first file.
+    project_rel = files[0].parent.relative_to(ctx.root).as_posix()
+    project_rel = "" if project_rel == "." else project_rel
+    for data, where in zip(raws, docs_read, strict=True):
+        _check_compose_paths(ctx, item, data, project_rel, where, ())
+    model = _merge_compose(raws)
+    if not model.get("services"):
+        ctx.add(item, ("spec", "compose"), "the compose model defines no services")
+    ctx.compose[stack.name] = ComposeSource(
+        project_dir=str(files[0].parent), files=tuple(str(f) for f in files), model=model,
+        raw=tuple(raws),
+    )
 
 
 def _secret_refs(doc: AnyDocument) -> Iterable[tuple[PathKey, SecretRef]]:
@@ -330,12 +354,27 @@ def _zone_origin(ctx: _Ctx, zone_name: str) -> dns.name.Name | None:
 def _check_rdata(ctx: _Ctx, item: Validated, path: PathKey, rtype: str, values: list[str],
                  origin: dns.name.Name | None) -> None:
     for i, value in enumerate(values):
+        if rtype in ("A", "AAAA"):
+            try:
+                parsed = ipaddress.ip_address(value)
+            except ValueError:
+                parsed = None
+            want = 4 if rtype == "A" else 6
+            if parsed is None or parsed.version != want:
+                ctx.add(item, (*path, i), f"{value!r} is not an IPv{want} address")
+            continue
         try:
             dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(rtype), value,
                                 origin=origin or dns.name.root)
         except Exception as exc:  # dnspython raises more than DNSException on bad text
-            reason = str(exc) or type(exc).__name__
+            reason = (str(exc) or type(exc).__name__).rstrip(".")
+            reason = reason[:1].lower() + reason[1:]
             ctx.add(item, (*path, i), f"{value!r} is not a valid {rtype} value: {reason}")
+
+
+def _record_position(item: Validated) -> Position:
+    path = ("spec", "dns") if isinstance(item.document, Route) else ("spec", "type")
+    return item.raw.position_of(path)
 
 
 def _check_dns(ctx: _Ctx) -> None:
@@ -360,7 +399,7 @@ def _check_dns(ctx: _Ctx) -> None:
                 other = sets[key][doc.spec.type]
                 ctx.add(item, ("spec", "type"),
                         f"record set {doc.spec.name} {doc.spec.type} is also defined by "
-                        f"{other.ref} at {other.raw.start}")
+                        f"{other.ref} at {_record_position(other)}")
                 continue
             sets[key][doc.spec.type] = item
         elif isinstance(doc, Route) and doc.spec.dns is not None:
@@ -382,14 +421,14 @@ def _check_dns(ctx: _Ctx) -> None:
                     other = sets[key][doc.spec.dns.type]
                     ctx.add(item, ("spec", "dns"),
                             f"record set {rel} {doc.spec.dns.type} is also defined by "
-                            f"{other.ref} at {other.raw.start}")
+                            f"{other.ref} at {_record_position(other)}")
                     continue
                 sets[key][doc.spec.dns.type] = item
     for (_zone, record_name), by_type in sets.items():
         if "CNAME" in by_type and len(by_type) > 1:
             cname = by_type["CNAME"]
-            others = ", ".join(f"{t} ({v.ref})" for t, v in sorted(by_type.items())
-                               if t != "CNAME")
+            others = ", ".join(f"{t} ({v.ref} at {_record_position(v)})"
+                               for t, v in sorted(by_type.items()) if t != "CNAME")
             ctx.add(cname, ("spec", "type"),
                     f"a CNAME at {record_name!r} cannot share its name with other records: "
                     f"{others}")

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from reconciler.documents import Validated, doc_label, format_path
 from reconciler.errors import ConfigError, Problem
 from reconciler.model.common import DNS_LABEL_PATTERN, DURATION_PATTERN, Kind, ResourceRef
-from reconciler.model.kinds import KIND_MODELS, AnyDocument, Repository
+from reconciler.model.kinds import ENV_NAME_PATTERN, KIND_MODELS, AnyDocument, Repository
 from reconciler.model.source import PathKey, RawDocument
 
 _TYPE_WORDS = {
@@ -38,6 +38,7 @@ _TYPE_WORDS = {
     "float_type": "a number",
     "tuple_type": "a list",
 }
+_KINDS = {k.value for k in Kind}
 _WORD_ORDER = {"a string": 0, "an integer": 1, "a number": 2, "true or false": 3,
                "a list": 4, "a mapping": 5}
 
@@ -100,12 +101,13 @@ def _model_fields_at(model: type[BaseModel], path: PathKey) -> list[str]:
 
 
 def _given(value: Any) -> str:
+    """``not ...``: what was given instead, in words."""
     if value is None:
-        return "it is empty"
+        return "but it is empty"
     if isinstance(value, bool):
         return f"not {str(value).lower()}"
     if isinstance(value, str):
-        return "not a string"
+        return f"not the string {_short(value)}"
     if isinstance(value, int | float):
         return f"not the number {value!r}"
     if isinstance(value, dict):
@@ -129,6 +131,8 @@ _PATTERNS = {
     DNS_LABEL_PATTERN: "is not a DNS label (lower-case letters, digits and '-', "
     "starting and ending with a letter or digit)",
     DURATION_PATTERN: "is not a duration (use forms like 90s, 15m, 1h30m)",
+    ENV_NAME_PATTERN: "is not a valid environment variable name (letters, digits and '_', "
+    "not starting with a digit)",
 }
 
 
@@ -145,19 +149,21 @@ def _message(err: dict[str, Any]) -> str:
         expected = str(ctx["expected"])
         text = f"must be {expected}"
         options = re.findall(r"'([^']*)'", expected)
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            text = f"{_short(value)} is not allowed; must be {expected}"
         if isinstance(value, str) and options:
-            text = f"{value!r} is not allowed; must be {expected}"
             close = difflib.get_close_matches(value, options, n=1)
             if close:
                 text += f" (did you mean {close[0]!r}?)"
         return text
     if kind in _TYPE_WORDS:
-        return f"must be {_TYPE_WORDS[kind]} ({_given(value)})"
+        return f"must be {_TYPE_WORDS[kind]}, {_given(value)}"
     if kind == "string_pattern_mismatch":
         pattern = ctx.get("pattern", "")
         return f"{_short(value)} {_PATTERNS.get(pattern, f'does not match {pattern}')}"
     if kind == "string_too_long":
-        return f"{_short(value)} is longer than {ctx.get('max_length')} characters"
+        length = len(value) if isinstance(value, str) else "too many"
+        return f"is {length} characters long; at most {ctx.get('max_length')} are allowed"
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "too_short":
@@ -200,8 +206,22 @@ def problems_from_validation(
         grouped[(*prefix, *path)].append(err)
     # A union member that failed deep inside tells more than "must be a string".
     deep = {p for p in grouped for q in grouped if len(q) > len(p) and q[: len(p)] == p}
+    # An unknown field that is a misspelt required one: say so once, not twice.
+    hints: dict[PathKey, str] = {}
+    misspelt: set[PathKey] = set()
+    for path, errors in grouped.items():
+        if model is not None and path and any(e["type"] == "extra_forbidden" for e in errors):
+            allowed = _model_fields_at(model, path[len(prefix):-1])
+            close = difflib.get_close_matches(str(path[-1]), allowed, n=1)
+            hints[path] = f" (did you mean {close[0]!r}?)" if close else \
+                f" (expected one of: {', '.join(allowed)})" if allowed else ""
+            sibling = (*path[:-1], close[0]) if close else None
+            if sibling in grouped and all(e["type"] == "missing" for e in grouped[sibling]):
+                misspelt.add(sibling)
     problems: list[Problem] = []
     for path, errors in grouped.items():
+        if path in misspelt:
+            continue
         type_errors = [e for e in errors if e["type"] in _TYPE_WORDS]
         other = [e for e in errors if e["type"] not in _TYPE_WORDS]
         if path in deep and not other:
@@ -210,16 +230,11 @@ def problems_from_validation(
         if type_errors and not other:
             words = sorted({_TYPE_WORDS[e["type"]] for e in type_errors},
                            key=lambda w: _WORD_ORDER.get(w, 9))
-            messages.append(f"must be {_words(words)} ({_given(type_errors[0].get('input'))})")
+            messages.append(f"must be {_words(words)}, {_given(type_errors[0].get('input'))}")
         for err in other:
             text = _message(err)
-            if err["type"] == "extra_forbidden" and model is not None:
-                allowed = _model_fields_at(model, path[len(prefix):-1])
-                close = difflib.get_close_matches(str(path[-1]), allowed, n=1)
-                if close:
-                    text += f" (did you mean {close[0]!r}?)"
-                elif allowed:
-                    text += f" (expected one of: {', '.join(allowed)})"
+            if err["type"] == "extra_forbidden":
+                text += hints.get(path, "")
             messages.append(text)
         for text in dict.fromkeys(messages):
             problems.append(
@@ -238,6 +253,11 @@ def validate_document(raw: RawDocument) -> tuple[AnyDocument | None, list[Proble
     return doc, []  # type: ignore[return-value]
 
 
+DEFAULT_REPOSITORY = Repository.model_validate(
+    {"apiVersion": "bosun/v1", "metadata": {"name": "repository"}}
+)
+
+
 @dataclass
 class ValidationResult:
     """Every document that passed, the repository settings, and every problem found."""
@@ -250,21 +270,15 @@ class ValidationResult:
     them are not reported again as missing."""
 
 
-DEFAULT_REPOSITORY = Repository.model_validate(
-    {"apiVersion": "bosun/v1", "metadata": {"name": "repository"}}
-)
-
-
 def raw_ref(raw: RawDocument) -> ResourceRef | None:
     """The reference a raw document would have, when its kind and name can be told."""
     data = raw.data if isinstance(raw.data, dict) else {}
     meta = data.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
-    try:
-        return ResourceRef(kind=Kind(data.get("kind")), name=name) if isinstance(name, str) \
-            else None
-    except ValueError:
+    kind = data.get("kind")
+    if not isinstance(name, str) or not isinstance(kind, str) or kind not in _KINDS:
         return None
+    return ResourceRef(kind=Kind(kind), name=name)
 
 
 def validate_all(
@@ -281,26 +295,26 @@ def validate_all(
     for raw in documents:
         doc, found = validate_document(raw)
         out.problems.extend(found)
-        if doc is None:
-            ref = raw_ref(raw)
-            if ref is not None:
-                out.invalid.add(ref)
-            continue
-        item = Validated(raw, doc)
-        if item.ref in first:
-            other = first[item.ref]
+        ref = raw_ref(raw) if doc is None else ResourceRef(kind=doc.kind, name=doc.name)
+        if ref is not None and ref in first:
+            other = first[ref]
             out.problems.append(
                 Problem(
-                    f"duplicate {item.ref.kind.value} name {item.ref.name!r}, "
+                    f"duplicate {ref.kind.value} name {ref.name!r}, "
                     f"first defined at {other.position_of(('metadata', 'name'))}",
                     raw.position_of(("metadata", "name")),
-                    ref=str(item.ref),
+                    ref=str(ref),
                     field="metadata.name",
                 )
             )
             continue
-        first[item.ref] = raw
-        out.validated.append(item)
+        if ref is not None:
+            first[ref] = raw
+        if doc is None:
+            if ref is not None:
+                out.invalid.add(ref)
+            continue
+        out.validated.append(Validated(raw, doc))
     return out
 
 

@@ -31,6 +31,8 @@ class YAMLProblem:
     line: int
     column: int
     message: str
+    path: PathKey = ()
+    """Where in the document the problem is (the mapping holding a bad key)."""
 
 
 @dataclass
@@ -173,18 +175,18 @@ class _Converter:
                 continue
             if not isinstance(key_node, ScalarNode):
                 mark = key_node.start_mark
-                self.problems.append(
-                    YAMLProblem(mark.line + 1, mark.column + 1, "mapping keys must be plain text")
-                )
+                self.problems.append(YAMLProblem(
+                    mark.line + 1, mark.column + 1, "mapping keys must be plain text", path))
                 continue
             key = _scalar(key_node)
             key = key if isinstance(key, str) else str(key).lower() if isinstance(key, bool) \
                 else str(key)
             if key in out:
                 mark = key_node.start_mark
-                self.problems.append(
-                    YAMLProblem(mark.line + 1, mark.column + 1, f"duplicate key {key!r}")
-                )
+                first = self.positions.get((*path, key))
+                where = f" (first at line {first.line}, column {first.column})" if first else ""
+                self.problems.append(YAMLProblem(
+                    mark.line + 1, mark.column + 1, f"duplicate key{where}", (*path, key)))
                 continue
             child = (*path, key)
             self.positions[child] = self.pos(key_node)
@@ -212,6 +214,14 @@ def parse_documents(text: str, file: str) -> list[ParsedDocument]:
             index += 1
     except YAMLError as exc:
         line, column, message = _mark_message(exc)
+        lines = text.splitlines()
+        char = lines[line - 1][column - 1:column] if 0 < line <= len(lines) else ""
+        if "mapping values are not allowed" in message:
+            message += " (quote a value that contains ': ')"
+        elif "cannot start any token" in message and char == "\t":
+            message = "a tab character where YAML expects indentation: indent with spaces"
+        elif "cannot start any token" in message and char:
+            message = f"{char!r} cannot start a plain value: quote the value"
         if message.endswith("undefined alias"):
             lines = text.splitlines()
             if 0 < line <= len(lines):

@@ -55,7 +55,7 @@ def duration_seconds(text: str) -> float:
 
 def _check_duration(text: str) -> str:
     if duration_seconds(text) <= 0:
-        raise ValueError("a duration must be longer than zero")
+        raise ValueError(f"{text!r} is not longer than zero")
     return text
 
 
@@ -165,7 +165,10 @@ ServerAddress = Annotated[
 
 
 def _check_listen(text: str) -> str:
-    host, port = split_host_port(text if not text.startswith(":") else "0.0.0.0" + text)
+    try:
+        host, port = split_host_port(text if not text.startswith(":") else "0.0.0.0" + text)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace(repr("0.0.0.0" + text), repr(text))) from None
     if port == 0:
         raise ValueError(f"{text!r}: a listen address needs a port, such as :80")
     if host not in ("0.0.0.0", "::", ""):
@@ -300,7 +303,9 @@ class ResourceRef(Frozen):
         try:
             kind = Kind(kind_text)
         except ValueError:
-            raise ValueError(f"{text!r}: unknown kind {kind_text!r}") from None
+            close = difflib.get_close_matches(kind_text, [k.value for k in Kind], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{text!r}: unknown kind {kind_text!r}{hint}") from None
         return cls(kind=kind, name=name)
 
     def sort_key(self) -> tuple[str, str]:
