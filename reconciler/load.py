@@ -129,7 +129,11 @@ def _classify(doc: RawDocument, result: LoadResult) -> bool:
         problems.append(Problem("required field is missing", doc.start, ref=label,
                                 field="kind"))
         return False
-    if not isinstance(kind, str) or kind not in _KINDS:
+    if not isinstance(kind, str):
+        problems.append(Problem(f"must be the name of a kind ({_KIND_NAMES})",
+                                doc.position_of(("kind",)), ref=label, field="kind"))
+        return False
+    if kind not in _KINDS:
         close = difflib.get_close_matches(str(kind), list(_KINDS), n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"known kinds: {_KIND_NAMES}"
         problems.append(
