@@ -237,35 +237,35 @@ def _get(value: Any, path: PathKey) -> Any:
     return value
 
 
-def _mutate(data: Any, path: PathKey, how: str, draw: st.DrawFn) -> Any:
+def _mutate(data: Any, path: PathKey, how: str, pick: st.DataObject) -> Any:
     """``data`` with the node at ``path`` changed ``how``."""
     if not path:
-        return draw(st.sampled_from(SCALARS + NODES + [[data]]))
+        return pick.draw(st.sampled_from(SCALARS + NODES + [[data]]))
     parent = _get(data, path[:-1])
     key = path[-1]
     node = parent[key]
     if how == "drop":
         del parent[key]
     elif how == "retype":
-        parent[key] = draw(st.sampled_from(SCALARS + NODES))
+        parent[key] = pick.draw(st.sampled_from(SCALARS + NODES))
     elif how == "rename" and isinstance(parent, dict):
-        new = draw(st.one_of(st.text(min_size=0, max_size=12), st.just(f"{key}s"),
+        new = pick.draw(st.one_of(st.text(min_size=0, max_size=12), st.just(f"{key}s"),
                              st.just(str(key)[:-1]), st.just(str(key).upper())))
         parent[new] = parent.pop(key)
     elif how == "reference" and isinstance(node, str):
-        parent[key] = draw(st.sampled_from([node + "x", node[:-1], "missing", node.upper()]))
+        parent[key] = pick.draw(st.sampled_from([node + "x", node[:-1], "missing", node.upper()]))
     elif how == "swap":
         if isinstance(node, list):
             parent[key] = {str(i): v for i, v in enumerate(node)}
         elif isinstance(node, dict):
-            parent[key] = list(node.items()) if draw(st.booleans()) else list(node.values())
+            parent[key] = list(node.items()) if pick.draw(st.booleans()) else list(node.values())
         else:
             parent[key] = [node]
     elif how == "unicode" and isinstance(node, str):
-        at = draw(st.integers(0, len(node)))
-        parent[key] = node[:at] + draw(st.text(min_size=1, max_size=4)) + node[at:]
+        at = pick.draw(st.integers(0, len(node)))
+        parent[key] = node[:at] + pick.draw(st.text(min_size=1, max_size=4)) + node[at:]
     elif how == "number":
-        parent[key] = draw(st.one_of(st.integers(), st.floats(allow_nan=False)))
+        parent[key] = pick.draw(st.one_of(st.integers(), st.floats(allow_nan=False)))
     return data
 
 
@@ -276,19 +276,19 @@ def _dump(docs: list[Any]) -> str:
     return buf.getvalue()
 
 
-def _break_text(text: str, draw: st.DrawFn) -> str:
-    at = draw(st.integers(0, len(text)))
-    how = draw(st.sampled_from(["insert", "delete", "truncate", "indent"]))
+def _break_text(text: str, pick: st.DataObject) -> str:
+    at = pick.draw(st.integers(0, len(text)))
+    how = pick.draw(st.sampled_from(["insert", "delete", "truncate", "indent"]))
     if how == "insert":
         marks = [*":-[]{}\t'\"&*!|>#%@`,?\n", "  ", "---\n"]
-        piece = draw(st.one_of(st.sampled_from(marks), st.text(max_size=3)))
+        piece = pick.draw(st.one_of(st.sampled_from(marks), st.text(max_size=3)))
         return text[:at] + piece + text[at:]
     if how == "delete":
-        return text[:at] + text[at + draw(st.integers(1, 5)):]
+        return text[:at] + text[at + pick.draw(st.integers(1, 5)):]
     if how == "truncate":
         return text[:at]
     line_start = text.rfind("\n", 0, at) + 1
-    return text[:line_start] + draw(st.sampled_from([" ", "   ", "\t"])) + text[line_start:]
+    return text[:line_start] + pick.draw(st.sampled_from([" ", "   ", "\t"])) + text[line_start:]
 
 
 def _check(root: Path) -> None:
@@ -346,7 +346,7 @@ def test_mutated_data(data: st.DataObject, base: str) -> None:
             else:
                 path = data.draw(st.sampled_from(_paths(docs[i])), label="path")
                 how = data.draw(st.sampled_from(MUTATIONS), label="how")
-                docs[i] = _mutate(docs[i], path, how, data.draw)
+                docs[i] = _mutate(docs[i], path, how, data)
             target.write_text(_dump(docs), encoding="utf-8")
         _check(root)
 
@@ -360,5 +360,5 @@ def test_broken_text(data: st.DataObject, base: str) -> None:
         for _ in range(data.draw(st.integers(1, 2), label="breaks")):
             target = data.draw(st.sampled_from(_files(root)), label="file")
             text = target.read_text("utf-8")
-            target.write_text(_break_text(text, data.draw), encoding="utf-8")
+            target.write_text(_break_text(text, data), encoding="utf-8")
         _check(root)
