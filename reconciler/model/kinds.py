@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
@@ -27,6 +27,7 @@ from reconciler.model.common import (
     TimeZone,
     ZoneName,
 )
+from reconciler.model.policy_schema import NOWHERE, ref_loop, resolve_ref, schema_refs
 
 
 class Metadata(Frozen):
@@ -583,118 +584,16 @@ class PolicyRule(Frozen):
             where = "/".join(str(p) for p in exc.path)
             at = f" (at {where})" if where else ""
             raise ValueError(f"not a valid JSON Schema{at}: {exc.message}") from None
-        for ref in _schema_refs(value):
-            if _resolve_ref(value, ref) is _NOWHERE:
+        for ref in schema_refs(value):
+            if resolve_ref(value, ref) is NOWHERE:
                 raise ValueError(
                     f"$ref {ref!r} does not point inside this schema (bosun never fetches "
                     "schemas: use a local reference such as '#/$defs/name')"
                 )
-        loop = _ref_loop(value)
+        loop = ref_loop(value)
         if loop:
             raise ValueError(f"$ref {loop!r} refers back to itself without end")
         return value
-
-
-def _schema_refs(schema: Any) -> list[str]:
-    out: list[str] = []
-    if isinstance(schema, dict):
-        for key, value in schema.items():
-            if key in ("$ref", "$dynamicRef") and isinstance(value, str):
-                out.append(value)
-            elif key not in ("const", "enum", "default", "examples"):
-                out.extend(_schema_refs(value))
-    elif isinstance(schema, list):
-        for item in schema:
-            out.extend(_schema_refs(item))
-    return out
-
-
-def _anchors(schema: Any) -> set[str]:
-    found: set[str] = set()
-    if isinstance(schema, dict):
-        for key, value in schema.items():
-            if key in ("$anchor", "$dynamicAnchor") and isinstance(value, str):
-                found.add(value)
-            else:
-                found |= _anchors(value)
-    elif isinstance(schema, list):
-        for item in schema:
-            found |= _anchors(item)
-    return found
-
-
-_NOWHERE = object()
-
-
-def _find_anchor(schema: Any, name: str) -> Any:
-    if isinstance(schema, dict):
-        if name in (schema.get("$anchor"), schema.get("$dynamicAnchor")):
-            return schema
-        children: list[Any] = list(schema.values())
-    elif isinstance(schema, list):
-        children = schema
-    else:
-        return _NOWHERE
-    for child in children:
-        found = _find_anchor(child, name)
-        if found is not _NOWHERE:
-            return found
-    return _NOWHERE
-
-
-def _resolve_ref(schema: dict[str, Any], ref: str) -> Any:
-    """The part of ``schema`` a local ``$ref`` points at, or ``_NOWHERE``."""
-    if not ref.startswith("#"):
-        return _NOWHERE
-    fragment = unquote(ref[1:])
-    if not fragment.startswith("/"):
-        return schema if fragment == "" else _find_anchor(schema, fragment)
-    node: Any = schema
-    for raw_token in fragment[1:].split("/"):
-        token = raw_token.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            return _NOWHERE
-    return node
-
-
-_IN_PLACE = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas")
-
-
-def _in_place_refs(node: Any) -> list[str]:
-    """References applied to the same instance as ``node`` (no descent into its values)."""
-    if not isinstance(node, dict):
-        return []
-    out = [node[k] for k in ("$ref", "$dynamicRef") if isinstance(node.get(k), str)]
-    for key in _IN_PLACE:
-        sub = node.get(key)
-        subs = sub if isinstance(sub, list) else list(sub.values()) \
-            if key == "dependentSchemas" and isinstance(sub, dict) else [sub]
-        for item in subs:
-            out.extend(_in_place_refs(item))
-    return out
-
-
-def _ref_loop(schema: dict[str, Any]) -> str | None:
-    """A reference that leads back to itself without reading deeper into the data."""
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-
-    def visit(ref: str, node: Any) -> str | None:
-        state[ref] = 1
-        for nxt in _in_place_refs(node):
-            if state.get(nxt) == 1:
-                return nxt
-            if nxt not in state:
-                found = visit(nxt, _resolve_ref(schema, nxt))
-                if found:
-                    return found
-        state[ref] = 2
-        return None
-
-    return visit("#", schema)
 
 
 class PolicySpec(Frozen):
