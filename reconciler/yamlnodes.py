@@ -216,7 +216,7 @@ def parse_documents(text: str, file: str) -> list[ParsedDocument]:
         line, column, message = _mark_message(exc)
         lines = text.splitlines()
         char = lines[line - 1][column - 1:column] if 0 < line <= len(lines) else ""
-        if "mapping values are not allowed" in message:
+        if "mapping values are not allowed" in message or "found unexpected ':'" in message:
             message += " (quote a value that contains ': ')"
         elif "cannot start any token" in message and char == "\t":
             message = "a tab character where YAML expects indentation: indent with spaces"
