@@ -7,6 +7,7 @@ Not a stage: both stages import it, so that they need not import each other.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from reconciler.model.common import ResourceRef
@@ -21,7 +22,7 @@ class Validated:
     raw: RawDocument
     document: AnyDocument
 
-    @property
+    @functools.cached_property
     def ref(self) -> ResourceRef:
         return ResourceRef(kind=self.document.kind, name=self.document.metadata.name)
 

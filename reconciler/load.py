@@ -52,14 +52,18 @@ def _syntax_problem(file: str, exc: YAMLSyntaxError) -> Problem:
     )
 
 
-def read_yaml_file(root: Path, path: Path) -> tuple[list[RawDocument], list[Problem]]:
-    """All documents of one YAML file, as raw documents with positions."""
+def read_yaml_file(
+    root: Path, path: Path, content: bytes | None = None
+) -> tuple[list[RawDocument], list[Problem]]:
+    """All documents of one YAML file (or of ``content`` read from it), with positions."""
     rel = _rel(root, path)
     start = Position(file=rel, line=1, column=1)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return [], [Problem(f"file is larger than {MAX_FILE_BYTES} bytes", start)]
-        text = path.read_text(encoding="utf-8")
+        if content is None:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                return [], [Problem(f"file is larger than {MAX_FILE_BYTES} bytes", start)]
+            content = path.read_bytes()
+        text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
         return [], [Problem(f"file is not UTF-8 text (byte {exc.start})", start)]
     except OSError as exc:
@@ -71,7 +75,9 @@ def read_yaml_file(root: Path, path: Path) -> tuple[list[RawDocument], list[Prob
     docs: list[RawDocument] = []
     problems: list[Problem] = []
     for p in parsed:
-        doc = RawDocument(file=rel, index=p.index, data=p.data, positions=p.positions)
+        # Built from parser output that is already typed: no need to validate it again.
+        doc = RawDocument.model_construct(file=rel, index=p.index, data=p.data,
+                                          positions=p.positions)
         bosun_doc = isinstance(p.data, dict) and isinstance(p.data.get("kind"), str)
         for yp in p.problems:
             problems.append(Problem(
@@ -148,9 +154,10 @@ def _classify(doc: RawDocument, result: LoadResult) -> bool:
     return True
 
 
-def _read_into(result: LoadResult, root: Path, path: Path) -> list[RawDocument]:
+def _read_into(result: LoadResult, root: Path, path: Path,
+               content: bytes | None = None) -> list[RawDocument]:
     """Read one file's documents, recording its problems (and whether it was lost)."""
-    docs, problems = read_yaml_file(root, path)
+    docs, problems = read_yaml_file(root, path, content)
     result.problems.extend(problems)
     if not docs and problems:
         result.broken_files.append(_rel(root, path))
@@ -238,7 +245,7 @@ def load(root: Path) -> LoadResult:
                 continue  # a FIFO or a socket named *.yaml: opening it could block
             try:
                 with path.open("rb") as fh:
-                    head = fh.read(MAX_FILE_BYTES)
+                    head = fh.read(MAX_FILE_BYTES + 1)
             except OSError as exc:
                 result.problems.append(Problem(f"cannot read file: {exc.strerror}", start))
                 result.broken_files.append(rel)
@@ -246,7 +253,8 @@ def load(root: Path) -> LoadResult:
             if not _is_candidate(head):
                 continue  # compose files and other YAML: read when referenced
             result.files.append(rel)
-            for doc in _read_into(result, root, path):
+            content = head if len(head) <= MAX_FILE_BYTES else None  # None: too large
+            for doc in _read_into(result, root, path, content):
                 if not _classify(doc, result):
                     continue
                 if doc.data.get("kind") == Kind.REPOSITORY.value:

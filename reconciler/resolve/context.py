@@ -28,6 +28,16 @@ class Context:
         self.by_ref: dict[ResourceRef, Validated] = {i.ref: i for i in items}
         self.problems: list[Problem] = []
         self.compose: dict[str, ComposeSource] = {}
+        self._real_dirs: dict[str, str] = {}
+
+    def real_path(self, path: str) -> str:
+        """``os.path.realpath`` with the folders' answers remembered (a stack per folder)."""
+        parent, name = os.path.split(path)
+        real_parent = self._real_dirs.get(parent)
+        if real_parent is None:
+            real_parent = self._real_dirs[parent] = os.path.realpath(parent)
+        candidate = os.path.join(real_parent, name)  # noqa: PTH118 (strings: hot path)
+        return os.path.realpath(candidate) if os.path.islink(candidate) else candidate  # noqa: PTH114
 
     def add(self, item: Validated, path: PathKey, message: str) -> None:
         self.problems.append(
@@ -65,10 +75,11 @@ def inside(ctx: Context, base: str, rel: str) -> tuple[Path | None, str | None]:
         return None, f"{rel!r} leads outside the repository"
     path = ctx.root / joined
     try:
-        real = Path(os.path.realpath(path))
+        real = ctx.real_path(str(path))
     except (OSError, ValueError) as exc:
         return None, f"{rel!r} cannot be resolved: {exc}"
-    if not real.is_relative_to(ctx.real_root):
+    root = str(ctx.real_root)
+    if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
         return None, f"{rel!r} is a symlink that leads outside the repository"
     return path, None
 
