@@ -15,7 +15,7 @@ import fnmatch
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from reconciler.documents import doc_label, format_path
 from reconciler.errors import Problem
@@ -92,20 +92,48 @@ def _is_candidate(text_head: bytes) -> bool:
     return b"bosun/" in text_head
 
 
-def _walk(root: Path, base: Path, exclude: list[str]) -> list[Path]:
-    found: list[Path] = []
+class _Found(NamedTuple):
+    path: Path
+    rel: str
+    link: bool
+    regular: bool
+
+
+def _walk(root: Path, base: Path, exclude: list[str]) -> list[_Found]:
+    """YAML files under ``base``, sorted, with what ``os.scandir`` already knows of them."""
+    prefix = str(root).rstrip(os.sep) + os.sep
     if base.is_file():
-        return [base]
-    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-        for name in sorted(filenames):
-            if not name.endswith((".yaml", ".yml")):
+        return [_Found(base, _rel(root, base), base.is_symlink(), True)]
+    found: list[_Found] = []
+
+    def visit(folder: str) -> None:
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            return
+        folders: list[str] = []  # a folder's own files come before its sub-folders'
+        for entry in entries:
+            name = entry.name
+            try:
+                link = entry.is_symlink()
+                if entry.is_dir(follow_symlinks=False):
+                    if name not in SKIP_DIRS and not name.startswith("."):
+                        folders.append(entry.path)
+                    continue
+                if not name.endswith((".yaml", ".yml")):
+                    continue
+                regular = entry.is_file()
+            except OSError:
                 continue
-            path = Path(dirpath) / name
-            rel = _rel(root, path)
-            if any(fnmatch.fnmatch(rel, pat) for pat in exclude):
+            rel = entry.path[len(prefix):].replace(os.sep, "/")
+            if exclude and any(fnmatch.fnmatch(rel, pat) for pat in exclude):
                 continue
-            found.append(path)
+            found.append(_Found(Path(entry.path), rel, link, regular))
+        for sub in folders:
+            visit(sub)
+
+    visit(str(base))
     return found
 
 
@@ -206,9 +234,9 @@ def load(root: Path) -> LoadResult:
                 if isinstance(spec.get("exclude"), list):
                     exclude = [p for p in spec["exclude"] if isinstance(p, str)]
 
-    seen: set[Path] = set()
+    seen: set[str] = set()
     if repo_file is not None:
-        seen.add(repo_file)
+        seen.add(_rel(root, repo_file))
     for i, entry in enumerate(paths):
         where = result.repository.position_of(("spec", "paths", i)) if result.repository \
             else None
@@ -230,24 +258,24 @@ def load(root: Path) -> LoadResult:
                 Problem(f"path {entry!r} does not exist", where, label, field_name)
             )
             continue
-        for path in _walk(root, base, exclude):
-            if path in seen:
+        for path, rel, link, regular in _walk(root, base, exclude):
+            if rel in seen:
                 continue
-            seen.add(path)
-            rel = _rel(root, path)
-            start = Position(file=rel, line=1, column=1)
-            if path.is_symlink() and _outside(root, path):
+            seen.add(rel)
+            if link and _outside(root, path):
                 result.problems.append(Problem(
-                    "is a symlink that leads outside the repository; not read", start))
+                    "is a symlink that leads outside the repository; not read",
+                    Position(file=rel, line=1, column=1)))
                 result.broken_files.append(rel)
                 continue
-            if not path.is_file():
+            if not regular:
                 continue  # a FIFO or a socket named *.yaml: opening it could block
             try:
-                with path.open("rb") as fh:
+                with open(path, "rb") as fh:  # noqa: PTH123
                     head = fh.read(MAX_FILE_BYTES + 1)
             except OSError as exc:
-                result.problems.append(Problem(f"cannot read file: {exc.strerror}", start))
+                result.problems.append(Problem(f"cannot read file: {exc.strerror}",
+                                               Position(file=rel, line=1, column=1)))
                 result.broken_files.append(rel)
                 continue
             if not _is_candidate(head):

@@ -195,12 +195,15 @@ class _Anchor:
 
 
 class _Builder:
+    """Plain data (and positions) from the events of one document."""
+
     def __init__(self, parser: Any, file: str, positions: bool) -> None:
         self.parser = parser
         self.file = file
         self.keep = positions
         self.positions: dict[PathKey, Position] = {}
-        self.order: list[tuple[PathKey, Position]] = []  # positions in the order recorded
+        self.order: list[tuple[PathKey, Position]] = []  # while anchors are open
+        self.open_anchors = 0
         self.problems: list[YAMLProblem] = []
         self.anchors: dict[str, _Anchor] = {}
         self.nodes = 0
@@ -208,42 +211,46 @@ class _Builder:
     def record(self, path: PathKey, position: Position, replace: bool = True) -> None:
         if replace or path not in self.positions:
             self.positions[path] = position
-            self.order.append((path, position))
-
-    def skip(self, path: PathKey, depth: int) -> None:
-        """Read a node that the data leaves out (a complex key, a duplicate's value)."""
-        keep, self.keep = self.keep, False
-        try:
-            self.node(path, depth)
-        finally:
-            self.keep = keep
+            if self.open_anchors:
+                self.order.append((path, position))
 
     def pos(self, event: Any) -> Position:
         mark = event.start_mark
         return Position(file=self.file, line=mark.line + 1, column=mark.column + 1)
 
-    def node(self, path: PathKey, depth: int) -> Any:
-        event = self.parser.get_event()
-        if depth > MAX_DEPTH:
-            raise _error(event, "nesting is too deep")
-        self.nodes += 1
+    def count(self, event: Any, n: int = 1) -> None:
+        self.nodes += n
         if self.nodes > MAX_NODES:
             raise _error(event, f"the document expands to more than {MAX_NODES} nodes "
                          "(aliases?)")
+
+    def build(self, event: Any, path: PathKey, depth: int) -> Any:
+        """The value of the node that starts with ``event``."""
         cls = type(event)
+        if cls is ScalarEvent and event.anchor is None:  # most nodes: keep this path short
+            self.nodes += 1
+            if self.nodes > MAX_NODES:
+                self.count(event, 0)
+            tag = event.tag
+            if tag is None:
+                return _plain(event.value) if event.implicit[0] else event.value
+            return event.value if tag == "!" else _tagged(tag, event.value, event)
+        if depth > MAX_DEPTH:
+            raise _error(event, "nesting is too deep")
         if cls is AliasEvent:
             return self.alias(event, path)
         anchor = None
         if event.anchor is not None:
             anchor = self.anchors[event.anchor] = _Anchor(path)
+            self.open_anchors += 1
             start, recorded = self.nodes, len(self.order)
+        self.count(event)
         if cls is ScalarEvent:
             tag = event.tag
-            value = event.value
-            if tag is None or tag == "!":
-                value = _plain(value) if event.implicit[0] and tag is None else value
+            if tag is None:
+                value = _plain(event.value) if event.implicit[0] else event.value
             else:
-                value = _tagged(tag, value, event)
+                value = event.value if tag == "!" else _tagged(tag, event.value, event)
         elif cls is SequenceStartEvent:
             value = self.sequence(path, depth)
         elif cls is MappingStartEvent:
@@ -251,13 +258,24 @@ class _Builder:
         else:  # pragma: no cover - the parser guarantees a node here
             raise _error(event, f"unexpected {cls.__name__}")
         if anchor is not None:
+            self.open_anchors -= 1
             anchor.value = value
-            anchor.nodes = self.nodes - start + 1
+            anchor.nodes = self.nodes - start
             if self.keep:
                 n = len(path)
                 anchor.positions = [(p[n:], v) for p, v in self.order[recorded:]
                                     if p[:n] == path and len(p) > n]
+            if not self.open_anchors:
+                self.order.clear()
         return value
+
+    def skip(self, event: Any, depth: int) -> None:
+        """Read a node that the data leaves out (a complex key, a duplicate's value)."""
+        keep, self.keep = self.keep, False
+        try:
+            self.build(event, (), depth)
+        finally:
+            self.keep = keep
 
     def alias(self, event: Any, path: PathKey) -> Any:
         name = event.anchor
@@ -267,10 +285,7 @@ class _Builder:
                          "before it)")
         if anchor.nodes < 0:
             raise _error(event, f"alias '*{name}' is inside the node it refers to")
-        self.nodes += anchor.nodes - 1
-        if self.nodes > MAX_NODES:
-            raise _error(event, f"the document expands to more than {MAX_NODES} nodes "
-                         "(aliases?)")
+        self.count(event, anchor.nodes)
         if self.keep:
             for rel, position in anchor.positions:
                 self.record((*path, *rel), position, replace=False)
@@ -278,57 +293,59 @@ class _Builder:
 
     def sequence(self, path: PathKey, depth: int) -> list[Any]:
         out: list[Any] = []
-        parser = self.parser
+        get = self.parser.get_event
         i = 0
-        while type(parser.peek_event()) is not SequenceEndEvent:
+        while True:
+            event = get()
+            if type(event) is SequenceEndEvent:
+                return out
             child = (*path, i)
             if self.keep:
-                self.record(child, self.pos(parser.peek_event()))
-            out.append(self.node(child, depth + 1))
+                self.record(child, self.pos(event))
+            out.append(self.build(event, child, depth + 1))
             i += 1
-        parser.get_event()
-        return out
 
     def mapping(self, path: PathKey, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         merged: list[dict[str, Any]] = []
         own: dict[str, Any] = {}
-        parser = self.parser
-        while type(parser.peek_event()) is not MappingEndEvent:
-            key_event = parser.peek_event()
-            if type(key_event) is not ScalarEvent:
-                self.skip(path, depth + 1)  # a complex key, and its value
-                self.skip(path, depth + 1)
+        get = self.parser.get_event
+        while True:
+            key_event = get()
+            cls = type(key_event)
+            if cls is MappingEndEvent:
+                break
+            if cls is not ScalarEvent:
+                self.skip(key_event, depth + 1)  # a complex key, and its value
+                self.skip(get(), depth + 1)
                 mark = key_event.start_mark
                 self.problems.append(YAMLProblem(
                     mark.line + 1, mark.column + 1, "mapping keys must be plain text", path))
                 continue
             if key_event.value == "<<" and key_event.tag is None and key_event.implicit[0]:
-                parser.get_event()
                 # Merged keys are recorded at the positions they come from, under
                 # this mapping's path; the mapping's own keys win (below).
-                value = self.node(path, depth + 1)
+                value = self.build(get(), path, depth + 1)
                 sources = value if isinstance(value, list) else [value]
                 merged.extend(m for m in sources if isinstance(m, dict))
                 continue
-            key = self.node((*path, "?"), depth + 1)
-            key = key if isinstance(key, str) else str(key).lower() if isinstance(key, bool) \
-                else str(key)
+            key = self.build(key_event, path, depth + 1)
+            if not isinstance(key, str):
+                key = str(key).lower() if isinstance(key, bool) else str(key)
             child = (*path, key)
-            if key in out:
+            if key in own:
                 first = own[key].start_mark
                 mark = key_event.start_mark
                 self.problems.append(YAMLProblem(
                     mark.line + 1, mark.column + 1,
                     f"duplicate key (first at line {first.line + 1}, column {first.column + 1})",
                     child))
-                self.skip(child, depth + 1)
+                self.skip(get(), depth + 1)
                 continue
             own[key] = key_event
             if self.keep:
                 self.record(child, self.pos(key_event))
-            out[key] = self.node(child, depth + 1)
-        parser.get_event()
+            out[key] = self.build(get(), child, depth + 1)
         if merged:
             for source in merged:
                 for key, value in source.items():
@@ -369,7 +386,7 @@ def parse_documents(text: str, file: str, positions: bool = True) -> list[Parsed
             empty = type(first) is ScalarEvent and first.value == "" and first.tag is None \
                 and first.implicit[0] and first.anchor is None
             root_position = builder.pos(first)
-            data = builder.node((), 0)
+            data = builder.build(parser.get_event(), (), 0)
             if type(parser.get_event()) is not DocumentEndEvent:  # pragma: no cover
                 raise _error(first, "expected the end of the document")
             if not empty:

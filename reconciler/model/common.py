@@ -290,8 +290,19 @@ class ResourceRef(Frozen):
     kind: Kind
     name: str
 
+    # References are dictionary keys everywhere (graphs, indexes, plans): compare
+    # and hash on the two fields alone, not through pydantic's generic methods.
+    # ``_value_`` is the member's plain attribute; ``.value`` goes through a descriptor.
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is ResourceRef:
+            return self.kind is other.kind and self.name == other.name
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.kind._value_, self.name))
+
     def __str__(self) -> str:
-        return f"{self.kind.value}/{self.name}"
+        return f"{self.kind._value_}/{self.name}"
 
     @classmethod
     def parse(cls, text: str, default_kind: Kind | None = None) -> ResourceRef:
@@ -309,7 +320,7 @@ class ResourceRef(Frozen):
         return cls(kind=kind, name=name)
 
     def sort_key(self) -> tuple[str, str]:
-        return (self.kind.value, self.name)
+        return (self.kind._value_, self.name)
 
 
 JSONValue = Any

@@ -51,7 +51,8 @@ class RawDocument(Frozen):
 
     @property
     def start(self) -> Position:
-        return self.positions.get((), Position(file=self.file, line=1, column=1))
+        found = self.positions.get(())
+        return found if found is not None else Position(file=self.file, line=1, column=1)
 
     def position_of(self, path: PathKey) -> Position:
         """Position of the deepest node on ``path`` that the file holds."""

@@ -26,6 +26,9 @@ class Context:
         self.real_root = Path(os.path.realpath(root))
         self.items = items
         self.by_ref: dict[ResourceRef, Validated] = {i.ref: i for i in items}
+        # (kind, name) pairs: cheaper to build and hash than ResourceRefs
+        self.names: set[tuple[Kind, str]] = {(r.kind, r.name) for r in self.by_ref}
+        self.names.update((r.kind, r.name) for r in invalid)
         self.problems: list[Problem] = []
         self.compose: dict[str, ComposeSource] = {}
         self._real_dirs: dict[str, str] = {}
@@ -46,8 +49,7 @@ class Context:
         )
 
     def exists(self, kind: Kind, name: str) -> bool:
-        ref = ResourceRef(kind=kind, name=name)
-        return ref in self.by_ref or ref in self.invalid
+        return (kind, name) in self.names
 
     def need(self, item: Validated, path: PathKey, kind: Kind, name: str) -> bool:
         if self.exists(kind, name):

@@ -14,17 +14,15 @@ import dns.rdataclass
 import dns.rdatatype
 
 from reconciler.documents import Validated
-from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.kinds import DNSRecord, DNSZone, Route
 from reconciler.model.source import PathKey, Position
 from reconciler.resolve.context import Context
 
 
-def _zone_origin(ctx: Context, zone_name: str) -> dns.name.Name | None:
-    zone = ctx.by_ref.get(ResourceRef(kind=Kind.DNS_ZONE, name=zone_name))
-    if zone is None or not isinstance(zone.document, DNSZone):
-        return None
-    return dns.name.from_text(zone.document.spec.zone)
+def _origins(ctx: Context) -> dict[str, dns.name.Name]:
+    """The origin of every valid DNSZone resource, by resource name."""
+    return {item.document.name: dns.name.from_text(item.document.spec.zone)
+            for item in ctx.items if isinstance(item.document, DNSZone)}
 
 
 def _check_rdata(ctx: Context, item: Validated, path: PathKey, rtype: str, values: list[str],
@@ -57,6 +55,7 @@ def check_dns(ctx: Context) -> None:
     # Record sets are (zone, name, type); a CNAME owns its name alone.
     sets: dict[tuple[str, str], dict[str, Validated]] = defaultdict(dict)
     zones: dict[str, Validated] = {}
+    origins = _origins(ctx)
     for item in ctx.items:
         doc = item.document
         if isinstance(doc, DNSZone):
@@ -68,7 +67,7 @@ def check_dns(ctx: Context) -> None:
                 zones[doc.spec.zone] = item
             continue
         if isinstance(doc, DNSRecord):
-            origin = _zone_origin(ctx, doc.spec.zone)
+            origin = origins.get(doc.spec.zone)
             _check_rdata(ctx, item, ("spec", "values"), doc.spec.type, doc.spec.values, origin)
             key = (doc.spec.zone, doc.spec.name)
             if doc.spec.type in sets[key]:
@@ -79,11 +78,10 @@ def check_dns(ctx: Context) -> None:
                 continue
             sets[key][doc.spec.type] = item
         elif isinstance(doc, Route) and doc.spec.dns is not None:
-            zone = ctx.by_ref.get(ResourceRef(kind=Kind.DNS_ZONE, name=doc.spec.dns.zone))
-            origin = _zone_origin(ctx, doc.spec.dns.zone)
+            origin = origins.get(doc.spec.dns.zone)
             _check_rdata(ctx, item, ("spec", "dns", "values"), doc.spec.dns.type,
                          doc.spec.dns.values, origin)
-            if zone is None or origin is None:
+            if origin is None:
                 continue
             for i, host in enumerate(doc.spec.hosts):
                 name = dns.name.from_text(host)
