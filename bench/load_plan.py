@@ -101,11 +101,12 @@ spec: {zone: example.com, server: "127.0.0.1:5353", ownership: shared}
     per_file = 100
     records = []
     for i in range(stacks):
+        address = f"198.51.{i // 250}.{i % 250 + 1}"
         records.append(f"""\
 apiVersion: bosun/v1
 kind: DNSRecord
 metadata: {{name: app-{i:04d}-a}}
-spec: {{zone: example-com, name: app-{i:04d}, type: A, ttl: 300, values: [198.51.{i // 250}.{i % 250 + 1}]}}
+spec: {{zone: example-com, name: app-{i:04d}, type: A, ttl: 300, values: [{address}]}}
 """)
         records.append(f"""\
 apiVersion: bosun/v1
@@ -114,7 +115,8 @@ metadata: {{name: app-{i:04d}-txt}}
 spec: {{zone: example-com, name: app-{i:04d}, type: TXT, values: ['"owner=team-{i % 10}"']}}
 """)
     for n in range(0, len(records), per_file):
-        (dns / f"records-{n // per_file:03d}.yaml").write_text("---\n".join(records[n:n + per_file]))
+        text = "---\n".join(records[n:n + per_file])
+        (dns / f"records-{n // per_file:03d}.yaml").write_text(text)
 
 
 Figures = dict[str, tuple[float, float]]

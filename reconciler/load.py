@@ -21,7 +21,7 @@ from reconciler.documents import doc_label, format_path
 from reconciler.errors import Problem
 from reconciler.model.common import API_VERSION, Kind
 from reconciler.model.source import Position, RawDocument
-from reconciler.yamlnodes import YAMLSyntaxError, parse_documents
+from reconciler.yamlnodes import Reparse, YAMLSyntaxError, parse_documents
 
 REPOSITORY_FILES = ("bosun.yaml", "bosun.yml")
 SKIP_DIRS = {".git", ".bosun", ".venv", "node_modules", "__pycache__"}
@@ -69,15 +69,15 @@ def read_yaml_file(
     except OSError as exc:
         return [], [Problem(f"cannot read file: {exc.strerror}", start)]
     try:
-        parsed = parse_documents(text, rel)
+        parsed = parse_documents(text, rel, positions=False)
     except YAMLSyntaxError as exc:
         return [], [_syntax_problem(rel, exc)]
     docs: list[RawDocument] = []
     problems: list[Problem] = []
+    reparse = Reparse(text, rel)
     for p in parsed:
-        # Built from parser output that is already typed: no need to validate it again.
-        doc = RawDocument.model_construct(file=rel, index=p.index, data=p.data,
-                                          positions=p.positions)
+        doc = RawDocument.deferred(rel, p.index, p.data, p.positions[()],
+                                   reparse.deferred(p.index))
         bosun_doc = isinstance(p.data, dict) and isinstance(p.data.get("kind"), str)
         for yp in p.problems:
             problems.append(Problem(

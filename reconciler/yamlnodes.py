@@ -13,6 +13,7 @@ and a document may not expand to more than ``MAX_NODES`` nodes.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -401,3 +402,28 @@ def parse_documents(text: str, file: str, positions: bool = True) -> list[Parsed
     finally:
         parser.dispose()
     return docs
+
+
+class Reparse:
+    """The positions of a file's documents, read again on demand.
+
+    Files are parsed first without positions (a third faster); when a problem
+    needs to point into a document, the file is parsed once more, with them.
+    """
+
+    def __init__(self, text: str, file: str) -> None:
+        self.text = text
+        self.file = file
+        self._docs: dict[int, dict[PathKey, Position]] | None = None
+
+    def positions(self, index: int) -> dict[PathKey, Position]:
+        if self._docs is None:
+            try:
+                self._docs = {d.index: d.positions
+                              for d in parse_documents(self.text, self.file)}
+            except YAMLSyntaxError:  # cannot happen: the same text parsed before
+                self._docs = {}
+        return self._docs.get(index, {})
+
+    def deferred(self, index: int) -> Callable[[], dict[PathKey, Position]]:
+        return functools.partial(self.positions, index)

@@ -16,7 +16,7 @@ from reconciler.model.desired import ComposeSource
 from reconciler.model.kinds import Stack
 from reconciler.model.source import PathKey, Position, RawDocument
 from reconciler.resolve.context import Context, inside
-from reconciler.yamlnodes import YAMLSyntaxError, parse_documents
+from reconciler.yamlnodes import Reparse, YAMLSyntaxError, parse_documents
 
 
 def _merge_compose(raws: list[dict[str, Any]]) -> dict[str, Any]:
@@ -39,30 +39,8 @@ def _merge_compose(raws: list[dict[str, Any]]) -> dict[str, Any]:
 MAX_INCLUDE_DEPTH = 4
 
 
-class _ComposeDoc:
-    """A compose file's mapping; node positions are read again only when a problem needs one.
-
-    Compose files are many and rarely wrong: parsing them without positions
-    halves the time the resolve stage spends on them.
-    """
-
-    def __init__(self, file: str, text: str, data: dict[str, Any]) -> None:
-        self.file = file
-        self.text = text
-        self.data = data
-
-    @functools.cached_property
-    def raw(self) -> RawDocument:
-        docs = parse_documents(self.text, self.file)
-        return RawDocument.model_construct(file=self.file, index=0, data=docs[0].data,
-                                           positions=docs[0].positions)
-
-    def position_of(self, path: PathKey) -> Position:
-        return self.raw.position_of(path)
-
-
 def _read(ctx: Context, item: Validated, path: Path,
-          fail: Callable[[str], None]) -> _ComposeDoc | None:
+          fail: Callable[[str], None]) -> RawDocument | None:
     """The first document of a compose file, its problems reported; None when unusable."""
     file_rel = path.relative_to(ctx.root).as_posix()
     try:
@@ -84,7 +62,8 @@ def _read(ctx: Context, item: Validated, path: Path,
         ctx.problems.append(Problem(
             problem.message, Position(file=file_rel, line=problem.line, column=problem.column),
             ref=str(item.ref), field=format_path(problem.path) or None))
-    return _ComposeDoc(file_rel, text, data)
+    return RawDocument.deferred(file_rel, 0, data, docs[0].positions[()],
+                                Reparse(text, file_rel).deferred(0))
 
 
 def _existing_file(path: Path) -> bool:
@@ -97,8 +76,7 @@ def _existing_file(path: Path) -> bool:
 class _Paths:
     """Checks the paths one compose mapping names; collects the services it includes."""
 
-    def __init__(self, ctx: Context, item: Validated, where: RawDocument | _ComposeDoc,
-                 prefix: PathKey):
+    def __init__(self, ctx: Context, item: Validated, where: RawDocument, prefix: PathKey):
         self.ctx, self.item, self.where, self.prefix = ctx, item, where, prefix
         self.included: list[dict[str, Any]] = []
 
@@ -176,7 +154,7 @@ def resolve_compose(ctx: Context, item: Validated, stack: Stack) -> None:
         return
     names = [compose] if isinstance(compose, str) else compose
     files: list[Path] = []
-    docs: list[_ComposeDoc] = []
+    docs: list[RawDocument] = []
     for i, rel in enumerate(names):
         field_path: PathKey = ("spec", "compose") if isinstance(compose, str) \
             else ("spec", "compose", i)

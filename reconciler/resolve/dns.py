@@ -5,6 +5,7 @@ Part of stage *resolve* (see ``reconciler.resolve``).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import defaultdict
 
@@ -37,13 +38,21 @@ def _check_rdata(ctx: Context, item: Validated, path: PathKey, rtype: str, value
             if parsed is None or parsed.version != want:
                 ctx.add(item, (*path, i), f"{value!r} is not an IPv{want} address")
             continue
-        try:
-            dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(rtype), value,
-                                origin=origin or dns.name.root)
-        except Exception as exc:  # dnspython raises more than DNSException on bad text
-            reason = (str(exc) or type(exc).__name__).rstrip(".")
-            reason = reason[:1].lower() + reason[1:]
+        reason = _rdata_problem(rtype, value, origin or dns.name.root)
+        if reason is not None:
             ctx.add(item, (*path, i), f"{value!r} is not a valid {rtype} value: {reason}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _rdata_problem(rtype: str, value: str, origin: dns.name.Name) -> str | None:
+    """Why dnspython cannot read ``value`` as ``rtype`` data (values repeat: cached)."""
+    try:
+        dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(rtype), value,
+                            origin=origin)
+    except Exception as exc:  # dnspython raises more than DNSException on bad text
+        reason = (str(exc) or type(exc).__name__).rstrip(".")
+        return reason[:1].lower() + reason[1:]
+    return None
 
 
 def _record_position(item: Validated) -> Position:

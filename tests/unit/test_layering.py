@@ -45,9 +45,9 @@ def breaches(root: Path) -> list[str]:
         for name in sorted(_imports(path)):
             top = name.split(".")[0]
             if mod.startswith("reconciler.model") and top in ("reconciler", "providers",
-                                                             "webhook"):
-                if not name.startswith("reconciler.model"):
-                    out.append(f"{mod} -> {name}")
+                                                             "webhook") \
+                    and not name.startswith("reconciler.model"):
+                out.append(f"{mod} -> {name}")
             if mod.startswith("reconciler.") and not mod.startswith("reconciler.cli") \
                     and top in ("providers", "webhook") and mod != "reconciler.registry":
                 out.append(f"{mod} -> {name}")
