@@ -51,6 +51,8 @@ def desired_body(res: DesiredResource) -> dict[str, Any]:
     doc = res.document
     body: dict[str, Any] = {"spec": doc.spec.model_dump(mode="json", by_alias=True),
                             "labels": dict(doc.metadata.labels)}
+    if doc.metadata.annotations:
+        body["annotations"] = dict(doc.metadata.annotations)
     if res.compose is not None:
         body["compose"] = list(res.compose.raw)
     return body

@@ -133,3 +133,15 @@ def test_a_cycle_is_named_once_from_its_smallest_member(tmp_path: Path) -> None:
         "a.yaml:4:43: Stack/a: spec.dependsOn[0]: dependency cycle: "
         "Stack/a -> Stack/b -> Stack/c -> Stack/a"
     ]
+
+
+def test_other_yaml_is_ignored(tmp_path: Path) -> None:
+    desired = _repo(tmp_path, {
+        "k8s.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: Web_Thing}\n---\n"
+                    "apiVersion: bosun/v1\nkind: Gateway\nmetadata: {name: edge}\n",
+        ".github/workflows/ci.yaml": "on: push\njobs: {}\n",
+        "notes.yml": "- just\n- a list\n",
+        "broken-but-not-ours.yaml": "key: [unclosed\n",
+        "compose.yaml": COMPOSE,
+    })
+    assert [str(r) for r in desired.refs()] == ["Gateway/edge", "Host/local"]
