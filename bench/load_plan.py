@@ -26,7 +26,7 @@ from reconciler import resolve as resolve_stage
 from reconciler import validate as validate_stage
 from reconciler.errors import ConfigError
 from reconciler.model.source import Revision
-from reconciler.pipeline import Reconciler
+from reconciler.pipeline import Reconciler, gc_paused
 
 T = TypeVar("T")
 
@@ -131,6 +131,12 @@ def timed(label: str, figures: Figures, func: Callable[[], T]) -> T:
 
 
 def run(root: Path, state: Path) -> tuple[Figures, int, int]:
+    """The stages as ``pipeline.load_desired`` and ``Reconciler.plan`` run them, timed apart."""
+    with gc_paused():
+        return _run(root, state)
+
+
+def _run(root: Path, state: Path) -> tuple[Figures, int, int]:
     figures: Figures = {}
     loaded = timed("load", figures, lambda: load_stage.load(root))
     checked = timed("validate", figures,
