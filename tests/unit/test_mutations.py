@@ -362,3 +362,22 @@ def test_broken_text(data: st.DataObject, base: str) -> None:
             text = target.read_text("utf-8")
             target.write_text(_break_text(text, data), encoding="utf-8")
         _check(root)
+
+
+YAMLISH = st.text(alphabet=st.sampled_from(list("ab1:- \n\t[]{},&*!|>'\"#%@`?<=~.0x") + ["ü"]),
+                  max_size=60)
+
+
+@FAST
+@given(text=st.one_of(YAMLISH, st.text(max_size=40)))
+def test_any_text_parses_or_fails_with_a_position(text: str) -> None:
+    try:
+        docs = parse_documents(text, "f.yaml")
+    except YAMLSyntaxError as exc:
+        assert exc.line >= 1 and exc.column >= 1 and exc.message
+        return
+    for doc in docs:
+        for position in doc.positions.values():
+            assert position.file == "f.yaml" and position.line >= 1 and position.column >= 1
+        for problem in doc.problems:
+            assert problem.line >= 1 and problem.column >= 1
