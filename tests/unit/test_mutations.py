@@ -364,7 +364,7 @@ def test_broken_text(data: st.DataObject, base: str) -> None:
         _check(root)
 
 
-YAMLISH = st.text(alphabet=st.sampled_from(list("ab1:- \n\t[]{},&*!|>'\"#%@`?<=~.0x") + ["ü"]),
+YAMLISH = st.text(alphabet=st.sampled_from([*"ab1:- \n\t[]{},&*!|>'\"#%@`?<=~.0x", "ü"]),
                   max_size=60)
 
 
