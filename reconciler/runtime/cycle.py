@@ -58,6 +58,7 @@ class ReconcileCycle:
         self.source_name = source_name
         self.last_desired: DesiredState | None = None
         self.last_revision: Revision | None = None
+        self.last_succeeded: Revision | None = None
         if reconciler.kv is None:
             reconciler.kv = store
 
@@ -216,6 +217,7 @@ class ReconcileCycle:
             )
         else:
             state = RunState.SUCCEEDED
+            self.last_succeeded = revision
         summary = plan.summary() if not held else f"{plan.summary()} ({len(held)} suspended)"
         self.store.finish_run(run_id, state, message=message, summary=summary,
                               plan_digest=plan.digest())
@@ -224,6 +226,8 @@ class ReconcileCycle:
                 "apply", f"{revision}: {applied} applied, {len(failed)} not applied",
                 level=EventLevel.INFO if not failed else EventLevel.WARNING,
             )
+            log.info("%s: %d applied, %d not applied (%s)", revision, applied, len(failed),
+                     state.value)
         # Temporary failures and unreadable engines are retried with backoff;
         # permanent failures wait for a new revision (or the next poll).
         retry = None

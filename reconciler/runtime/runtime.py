@@ -241,6 +241,13 @@ class Runtime:
         return check
 
     def _reconcile(self, request: ReconcileRequest, should_stop: StopCheck) -> None:
+        done = self.cycle.last_succeeded
+        if (request.trigger is Trigger.WEBHOOK and request.sha and done is not None
+                and done.sha == request.sha):
+            # The push announces a revision already applied in full: a burst of
+            # webhooks for one push is one reconcile. Drift is the poll's job.
+            log.debug("webhook for %s: already applied", request.sha)
+            return
         result = self.cycle.run(request.trigger.value, should_stop)
         with self._results_lock:
             self._results.append(result)
