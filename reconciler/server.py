@@ -115,7 +115,9 @@ class Service:
                 if not self._thread.is_alive():
                     log.error("the HTTP server stopped unexpectedly")
                     break
-            return self.stop()
+            clean = self.stop()
+            log.info("bosun stopped%s", " cleanly" if clean else " with work still running")
+            return clean
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

@@ -216,7 +216,7 @@ def status(state_dir: Path | None, path: Path | None, output: str) -> None:
         if run.message:
             click.echo(f"  {run.message}")
     if not statuses:
-        click.echo("No resources recorded yet.")
+        click.echo("No resources recorded yet (bosun serve records them after each reconcile).")
         return
     rows = [("RESOURCE", "SYNC", "HEALTH", "REVISION", "MESSAGE")]
     for st in statuses:

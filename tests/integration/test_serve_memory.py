@@ -153,8 +153,10 @@ def test_remote_gone_keeps_last_state_and_catches_up(tmp_path: Path) -> None:
         hidden = tmp_path / "hidden.git"
         repo.remote.rename(hidden)
         assert push_webhook(url, repo, first, "e" * 40).status_code == 202
-        failed = wait_for(lambda: (s := store.source("repository")) is not None
-                          and s.state is SourceState.FAILED and s, what="source failed")
+        wait_for(lambda: (s := store.source("repository")) is not None
+                 and s.state is SourceState.FAILED, what="source failed")
+        failed = store.source("repository")
+        assert failed is not None
         assert "cannot fetch" in failed.message and "remote.git" in failed.message
         assert failed.revision == f"main@sha1:{first}", "the last good revision is kept"
         assert memory(state)["writes"] == writes, "nothing applied, nothing deleted"
