@@ -25,7 +25,7 @@ from reconciler.model.desired import DesiredState
 from reconciler.model.plan import ApplyReport, Change, ChangeOutcome, Plan
 from reconciler.model.source import Revision
 from reconciler.pipeline import Reconciler, load_desired
-from reconciler.runtime.record import change_lines, resource_statuses
+from reconciler.runtime.record import applying_statuses, change_lines, resource_statuses
 from reconciler.source import Source
 from reconciler.state import EventLevel, RunState, StateStore
 
@@ -164,6 +164,9 @@ class ReconcileCycle:
             refs = sorted({c.ref for c in runnable}, key=ResourceRef.sort_key)
             lines = change_lines(to_apply)
             # Said before the first write: a crash from here on is found at start-up.
+            before = {s.ref: s for s in self.store.statuses(history=0)}
+            for status in applying_statuses(refs, before, str(revision), datetime.now(UTC)):
+                self.store.put_status(status)
             self.store.mark_applying(run_id, to_apply.digest(), to_apply.summary(), lines, refs)
             self.store.add_event("apply", f"applying {revision}: {to_apply.summary()}",
                                  data={"changes": lines})

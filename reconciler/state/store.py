@@ -31,7 +31,7 @@ from typing import Any
 from reconciler.errors import BosunError
 from reconciler.model.common import ResourceRef
 from reconciler.model.source import Revision
-from reconciler.model.status import HistoryEntry, ResourceStatus
+from reconciler.model.status import Health, HealthState, HistoryEntry, ResourceStatus, Sync
 from reconciler.state.records import (
     EventLevel,
     EventRecord,
@@ -236,8 +236,16 @@ class StateStore:
                  run_id),
             )
             for ref in refs:
-                db.execute("UPDATE resources SET applying_run = ? WHERE ref = ?",
-                           (run_id, str(ref)))
+                placeholder = ResourceStatus(ref=ref, sync=Sync.OUT_OF_SYNC, health=Health(
+                    state=HealthState.PROGRESSING, reason="Applying"))
+                db.execute(
+                    """INSERT INTO resources (ref, kind, name, sync, health, applying_run, status,
+                                              updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                       ON CONFLICT (ref) DO UPDATE SET applying_run = excluded.applying_run""",
+                    (str(ref), ref.kind.value, ref.name, placeholder.sync.value,
+                     placeholder.health.state.value, run_id,
+                     json.dumps(placeholder.model_dump(mode="json", exclude={"history"})), _now()),
+                )
 
     def finish_run(self, run_id: int, state: RunState, message: str = "",
                    summary: str | None = None, plan_digest: str | None = None) -> None:
@@ -248,7 +256,9 @@ class StateStore:
                 "WHERE id = ?",
                 (state.value, _now(), message, summary, plan_digest, run_id),
             )
-            db.execute("UPDATE resources SET applying_run = NULL WHERE applying_run = ?",
+            # Runs of one source follow each other: once this one has ended, marks
+            # left by earlier (interrupted) runs are stale too.
+            db.execute("UPDATE resources SET applying_run = NULL WHERE applying_run <= ?",
                        (run_id,))
 
     def recover_interrupted(self) -> list[RunRecord]:
