@@ -25,6 +25,7 @@ from reconciler.model.desired import DesiredState
 from reconciler.model.plan import ApplyReport, Change, ChangeOutcome, Plan
 from reconciler.model.source import Revision
 from reconciler.pipeline import Reconciler, load_desired
+from reconciler.runtime.locks import ResourceLocks
 from reconciler.runtime.record import applying_statuses, change_lines, resource_statuses
 from reconciler.source import Source
 from reconciler.state import EventLevel, RunState, StateStore
@@ -51,8 +52,9 @@ class ReconcileCycle:
     """Runs reconciles of one source against one set of providers."""
 
     def __init__(self, source: Source, reconciler: Reconciler, store: StateStore,
-                 source_name: str = "repository") -> None:
+                 source_name: str = "repository", locks: ResourceLocks | None = None) -> None:
         self.source = source
+        self.locks = locks or ResourceLocks()
         self.reconciler = reconciler
         self.store = store
         self.source_name = source_name
@@ -178,7 +180,8 @@ class ReconcileCycle:
                     stopped = should_stop()
                 return stopped
 
-            report = self.reconciler.apply(to_apply, desired, ctx, should_stop=stop_check)
+            with self.locks.hold(refs, holder=f"reconcile {revision}"):
+                report = self.reconciler.apply(to_apply, desired, ctx, should_stop=stop_check)
             observations = self.reconciler.observe(desired, ctx)
         health = self.reconciler.health(desired, observations, ctx)
         previous = {s.ref: s for s in self.store.statuses(history=0)}
