@@ -197,11 +197,23 @@ def test_sigkill_during_apply_converges_without_duplicates(tmp_path: Path,
             containers = running(api, owner, n)
             assert len(containers) == 1, [c["Name"] for c in containers]
             assert containers[0]["State"]["Running"]
-        store.close()
+
+        # SIGTERM in the middle of an apply: the change in flight finishes, the
+        # rest is left for later, and the store says how the run ended.
+        repo.commit({"stacks.yaml": stack(names[0], "3", slow=3) + "---\n"
+                     + stack(names[1], "3", slow=3)})
+        wait_for(lambda: bool(store.runs(5, RunState.APPLYING)), timeout=30, interval=0.05,
+                 what="an apply in progress")
+        time.sleep(0.5)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=120)
     assert proc.returncode == 0
+    assert not store.runs(20, RunState.APPLYING) and not store.runs(20, RunState.PLANNING)
+    assert store.runs(1)[0].state in (RunState.STOPPED, RunState.SUCCEEDED)
+    for n in names:
+        assert len(running(api, owner, n)) == 1
+    store.close()
 
 
 def test_newer_revision_supersedes_one_being_applied(tmp_path: Path, api: docker.APIClient,
