@@ -84,8 +84,13 @@ spec:{dep}
 def running(api: docker.APIClient, owner: str, stack_name: str) -> list[dict[str, Any]]:
     """Inspect of every container of one stack (any state)."""
     labels = [f"bosun.owner={owner}", f"com.docker.compose.project={stack_name}"]
-    return [api.inspect_container(c["Id"])
-            for c in api.containers(all=True, filters={"label": labels})]
+    out = []
+    for c in api.containers(all=True, filters={"label": labels}):
+        try:
+            out.append(api.inspect_container(c["Id"]))
+        except docker.errors.NotFound:
+            continue  # removed between the list and the inspect (a recreate)
+    return out
 
 
 def version_running(api: docker.APIClient, owner: str, stack_name: str) -> str | None:
