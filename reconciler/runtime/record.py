@@ -24,9 +24,11 @@ from reconciler.model.status import (
     Health,
     HealthState,
     HistoryEntry,
+    ResourceDetails,
     ResourceStatus,
     Sync,
 )
+from reconciler.status.details import merge_details
 
 
 @dataclass
@@ -65,11 +67,13 @@ def resource_statuses(
     revision: str,
     started: datetime,
     now: datetime,
+    details: Mapping[ResourceRef, ResourceDetails] | None = None,
 ) -> Recorded:
     """Status of every resource a provider manages, after one reconcile.
 
     ``managed`` maps provider names to their kinds; ``suspended`` maps
-    suspended resources to the reason given.
+    suspended resources to the reason given; ``details`` is what providers
+    recorded about each resource (services, containers, upstreams).
     """
     out = Recorded()
     kinds = frozenset(k for ks in managed.values() for k in ks)
@@ -129,6 +133,7 @@ def resource_statuses(
         out.statuses.append(ResourceStatus(
             ref=ref, sync=sync, health=state, conditions=conditions,
             last_applied_revision=applied, last_attempted_revision=attempted or applied,
+            digest=res.digest, details=merge_details(res, (details or {}).get(ref)),
         ))
         if mine:
             out.history.append((ref, _entry(revision, res.digest, mine, started, now)))

@@ -43,6 +43,7 @@ from reconciler.state.records import (
     SuspendedRecord,
 )
 from reconciler.state.schema import MIGRATIONS, SCHEMA_VERSION
+from reconciler.state.status_tables import StatusTables
 
 log = logging.getLogger("bosun.state")
 
@@ -71,7 +72,7 @@ class StateDirError(BosunError):
     """The state folder itself cannot be used (missing permissions, full disk)."""
 
 
-class StateStore:
+class StateStore(StatusTables):
     """bosun's SQLite state. Every method is safe to call from any thread."""
 
     def __init__(self, state_dir: Path) -> None:
