@@ -16,9 +16,9 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from reconciler import metrics
 from reconciler.errors import BosunError, ConfigError, SourceError, UnsafePlanError

@@ -10,6 +10,7 @@ and reads their statuses from the state store. Publishing is thread-safe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -40,10 +41,8 @@ class StatusFeed:
             waiters = list(self._waiters) if wake else []
             seq = self._seq
         for loop, event in waiters:
-            try:
+            with contextlib.suppress(RuntimeError):  # a closed loop: the stream is gone
                 loop.call_soon_threadsafe(event.set)
-            except RuntimeError:
-                pass  # the loop closed; the stream is gone
         return seq
 
     def changed_since(self, seq: int) -> tuple[set[ResourceRef] | None, int]:
