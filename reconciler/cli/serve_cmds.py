@@ -13,6 +13,8 @@ from typing import Any
 import click
 
 from reconciler import logs
+from reconciler.api import ApiConfig
+from reconciler.api import mount as mount_api
 from reconciler.cli.common import EXIT_ERROR, fail, handle_errors, provider_option
 from reconciler.cli.source_options import git_options, git_source, local_source
 from reconciler.model.common import Kind, ResourceRef, duration_seconds
@@ -23,9 +25,11 @@ from reconciler.runtime import ReconcileCycle, Runtime, RuntimeOptions
 from reconciler.server import Service, build_app
 from reconciler.source import Source
 from reconciler.state import StateStore
+from reconciler.status import attach as attach_status
 from webhook import DEFAULT_MAX_BYTES, WebhookConfig
 
 SECRET_ENV = "BOSUN_WEBHOOK_SECRET"
+API_TOKEN_ENV = "BOSUN_API_TOKEN"
 
 
 def _state_dir(state_dir: Path | None, path: Path | None) -> Path:
@@ -52,6 +56,24 @@ def _seconds(text: str) -> float:
         return duration_seconds(text)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _api_token(file: Path | None) -> Sensitive | None:
+    """The API token from a file (a mounted Secret) or $BOSUN_API_TOKEN; None: read-only."""
+    if file is None and not os.environ.get(API_TOKEN_ENV, "").strip():
+        return None
+    if file is not None:
+        try:
+            value = file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            fail(f"cannot read the API token file {file}: {exc.strerror}")
+        if not value:
+            fail(f"the API token file {file} is empty")
+    else:
+        value = os.environ[API_TOKEN_ENV].strip()
+    token = Sensitive(value)
+    logs.register(token)
+    return token
 
 
 def _webhook_secret(file: Path | None) -> Sensitive | None:
@@ -94,6 +116,14 @@ def _webhook_secret(file: Path | None) -> Sensitive | None:
               help="Allow deleting every stack of a host whose repository declares none.")
 @click.option("--stop-timeout", default="120s", show_default=True, metavar="DURATION",
               help="On SIGTERM, how long changes in flight may take to finish.")
+@click.option("--api-token-file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help=f"Bearer token for POST /api/v1/reconcile [or "
+              f"${API_TOKEN_ENV}]; without one the API is read-only.")
+@click.option("--agent", default=None, envvar="BOSUN_AGENT", show_envvar=True,
+              help="This agent's folder on the status branch [default: the repository's "
+              "agent, else the host name].")
+@click.option("--status-branch/--no-status-branch", default=True, show_default=True,
+              help="Commit status to the status branch of the repository followed.")
 @click.pass_context
 @handle_errors
 def serve(ctx: click.Context, repo: str | None, branch: str | None, tag: str | None,
@@ -102,7 +132,8 @@ def serve(ctx: click.Context, repo: str | None, branch: str | None, tag: str | N
           fetch_timeout: float, path: Path | None, listen: str, interval: str,
           state_dir: Path | None, webhook_secret_file: Path | None, webhook_max_bytes: int,
           providers: tuple[str, ...], concurrency: int, force: bool, allow_empty: bool,
-          stop_timeout: str) -> None:
+          stop_timeout: str, api_token_file: Path | None, agent: str | None,
+          status_branch: bool) -> None:
     """Run bosun as a service: follow a Git repository (or a folder) and keep hosts in sync.
 
     Polls the source every --interval, reconciles on webhooks from GitHub,
@@ -135,18 +166,22 @@ def serve(ctx: click.Context, repo: str | None, branch: str | None, tag: str | N
         watch=path.resolve() if path is not None else None, ignore=(state,),
     ))
     secret = _webhook_secret(webhook_secret_file)
+    status_service = attach_status(cycle, store, status_branch=status_branch, agent=agent)
     app = build_app(runtime, store, WebhookConfig(secret=secret, max_bytes=webhook_max_bytes))
+    mount_api(app, status_service.feed, ApiConfig(token=_api_token(api_token_file)))
     service = Service(runtime, app, host, port)
     log = logging.getLogger("bosun.serve")
     log.info("following %s; state in %s", source.describe(), state)
     if secret is None:
         log.warning("no webhook secret: webhooks are refused (set %s or --webhook-secret-file)",
                     SECRET_ENV)
+    status_service.start()
     try:
         clean = service.run()
     except OSError as exc:
         fail(str(exc))
     finally:
+        status_service.stop()
         store.close()
     sys.exit(0 if clean else EXIT_ERROR)
 

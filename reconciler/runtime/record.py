@@ -128,8 +128,12 @@ def resource_statuses(
                        "; ".join(r.message for r in permanent) or problem, prev, now),
         )
         attempted = revision if mine else (prev.last_attempted_revision if prev else None)
-        applied = revision if sync is Sync.SYNCED else (
-            prev.last_applied_revision if prev else None)
+        # The revision whose version of this resource is running: it moves when
+        # the resource's own desired state (digest) was applied, not with every
+        # commit to the repository, so the status branch changes only for it.
+        kept = prev.last_applied_revision if prev else None
+        moved = mine or kept is None or prev is None or prev.digest != res.digest
+        applied = revision if sync is Sync.SYNCED and moved else kept
         out.statuses.append(ResourceStatus(
             ref=ref, sync=sync, health=state, conditions=conditions,
             last_applied_revision=applied, last_attempted_revision=attempted or applied,

@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import Field
 
 from reconciler.model.common import Frozen, ResourceRef
-from reconciler.state.records import EventLevel, EventRecord
+from reconciler.state.records import EventLevel, EventRecord, RunRecord, RunState
 
 KEEP_PLANS = 200
 KEEP_SCHEDULE_RUNS = 5000
@@ -138,6 +138,25 @@ class StatusTables:
         return [PlanChangeRecord(plan_id=r["plan_id"], revision=r["revision"],
                                  created_at=datetime.fromisoformat(r["created_at"]),
                                  change=json.loads(r["body"])) for r in rows]
+
+    # -- reconcile runs, a page at a time -----------------------------------------
+
+    def run_page(self, limit: int = 50, before: int | None = None,
+                 state: str | None = None) -> list[RunRecord]:
+        """Newest first; ``before`` (a run id) is the cursor of the next page."""
+        sql = "SELECT * FROM runs WHERE id < ?"
+        args: list[Any] = [before if before is not None else 2**62]
+        if state is not None:
+            sql += " AND state = ?"
+            args.append(state)
+        rows = self._query(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
+        return [RunRecord(
+            id=r["id"], revision=r["revision"], trigger=r["trigger"],
+            state=RunState(r["state"]), started_at=datetime.fromisoformat(r["started_at"]),
+            finished_at=_time(r["finished_at"]), desired_digest=r["desired_digest"],
+            plan_digest=r["plan_digest"], summary=r["summary"], message=r["message"],
+            changes=tuple(json.loads(r["changes"])),
+        ) for r in rows]
 
     # -- events, a page at a time ----------------------------------------------
 
