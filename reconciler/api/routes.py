@@ -67,9 +67,9 @@ def _store(request: Request) -> StateStore:
 
 def _int(request: Request, name: str, default: int | None, lo: int, hi: int) -> int | None:
     text = request.query_params.get(name)
-    if text is None or text == "":
+    if text is None:
         return default
-    if not text.isdigit():
+    if not text.isdigit() or len(text) > 19:
         raise ApiError(400, f"query parameter {name!r} must be a whole number from {lo} to "
                        f"{hi}, not {text[:40]!r}")
     value = int(text)
@@ -90,7 +90,7 @@ def _before(request: Request) -> int | None:
 
 def _enum(request: Request, name: str, enum: type[E]) -> E | None:
     text = request.query_params.get(name)
-    if text is None or text == "":
+    if text is None:
         return None
     try:
         return enum(text)
@@ -102,7 +102,7 @@ def _enum(request: Request, name: str, enum: type[E]) -> E | None:
 
 def _resource(request: Request, name: str = "resource") -> ResourceRef | None:
     text = request.query_params.get(name)
-    if not text:
+    if text is None:
         return None
     try:
         return ResourceRef.parse(text)

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from reconciler.runtime.cycle import ReconcileCycle
 from reconciler.state import StateStore
 from reconciler.status.branch import StatusBranch, StatusBranchError, StatusRemote, Written
 from reconciler.status.feed import StatusFeed
 from reconciler.status.recorder import BranchWriter, StatusRecorder, agent_name
+
+if TYPE_CHECKING:  # the runtime imports this package's details module
+    from reconciler.runtime.cycle import ReconcileCycle
 
 
 @dataclass
