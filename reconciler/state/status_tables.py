@@ -15,10 +15,8 @@ values already scrubbed by the caller).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -26,6 +24,7 @@ from typing import Any
 from pydantic import Field
 
 from reconciler.model.common import Frozen, ResourceRef
+from reconciler.state.db import Database
 from reconciler.state.records import EventLevel, EventRecord, RunRecord, RunState
 
 KEEP_PLANS = 200
@@ -79,14 +78,8 @@ class ScheduleRunRecord(Frozen):
     output: str = ""
 
 
-class StatusTables:
-    """Mixed into ``StateStore``, which provides the connection and its lock."""
-
-    def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
-
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        raise NotImplementedError
+class StatusTables(Database):
+    """The tables' methods; ``StateStore`` inherits them."""
 
     # -- plans ----------------------------------------------------------------
 

@@ -195,8 +195,8 @@ class StatusRecorder(CycleListener):
     # -- Reconciling ----------------------------------------------------------
 
     def applying(self, run_id: int, refs: Sequence[ResourceRef]) -> None:
-        for ref in refs:
-            self._reconciling(ref, "applying")
+        # The cycle has already turned Reconciling on ("applying <revision>").
+        self.feed.publish(refs)
 
     def progress(self, ref: ResourceRef, step: str) -> None:
         self._reconciling(ref, step)
