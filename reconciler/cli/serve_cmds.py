@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
+import httpx
 
 from reconciler import logs
 from reconciler.api import ApiConfig
 from reconciler.api import mount as mount_api
+from reconciler.api.models import Overview
+from reconciler.api.views import overview
 from reconciler.cli.common import EXIT_ERROR, fail, handle_errors, provider_option
 from reconciler.cli.source_options import git_options, git_source, local_source
 from reconciler.model.common import Kind, ResourceRef, duration_seconds
@@ -216,53 +217,78 @@ def _short(revision: str | None) -> str:
 @state_option
 @click.option("--path", "path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The working folder of local mode (state in DIR/.bosun).")
+@click.option("--api", "api", default=None, metavar="URL", envvar="BOSUN_API",
+              help="Ask a running bosun serve (http://host:port) instead of reading the "
+              "state folder.")
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @handle_errors
-def status(state_dir: Path | None, path: Path | None, output: str) -> None:
-    """Show the source, the last reconcile and every resource's sync and health."""
-    state = _state_dir(state_dir, path)
-    if not (state / "state.db").exists():
-        fail(f"no bosun state in {state} (has bosun serve or apply run with this --state-dir?)")
-    store = StateStore(state)
-    sources = store.sources()
-    runs = store.runs(1)
-    statuses = store.statuses(history=1)
-    suspended = store.suspended()
+def status(state_dir: Path | None, path: Path | None, api: str | None, output: str) -> None:
+    """Show the source, the last reconcile and every resource's sync and health.
+
+    Reads the state folder, or with --api the same data from bosun serve's
+    HTTP API (GET /api/v1/status). Failing resources come first.
+    """
+    view = _overview_from_api(api) if api else _overview_from_store(_state_dir(state_dir, path))
     if output == "json":
-        body: dict[str, Any] = {
-            "sources": [s.model_dump(mode="json") for s in sources],
-            "last_run": runs[0].model_dump(mode="json") if runs else None,
-            "resources": [s.model_dump(mode="json") for s in statuses],
-            "suspended": [str(r) for r in suspended],
-        }
-        click.echo(json.dumps(body, indent=2))
+        click.echo(view.model_dump_json(indent=2))
         return
-    for src in sources:
+    for src in view.sources:
         line = f"Source {src.url} ({src.ref}): {src.state.value}, checked {_ago(src.checked_at)}"
         click.echo(line + (f" at {_short(src.revision)}" if src.revision else ""))
         if src.message:
             click.echo(f"  {src.message}")
-    if runs:
-        run = runs[0]
+    run = view.last_run
+    if run is not None:
         click.echo(f"Last reconcile: {run.state.value} ({run.trigger}, "
                    f"{_ago(run.finished_at or run.started_at)}) at {_short(run.revision)}"
                    + (f": {run.summary}" if run.summary else ""))
         if run.message:
             click.echo(f"  {run.message}")
-    if not statuses:
+    if not view.resources:
         click.echo("No resources recorded yet (bosun serve records them after each reconcile).")
         return
+    counts = view.counts
+    click.echo(f"{counts.total} resources: "
+               + ", ".join(f"{n} {k}" for k, n in counts.sync.items() if n) + "; "
+               + ", ".join(f"{n} {k}" for k, n in counts.health.items() if n))
     rows = [("RESOURCE", "SYNC", "HEALTH", "REVISION", "MESSAGE")]
-    for st in statuses:
-        message = st.health.message or next(
-            (c.message for c in st.conditions if c.type.value == "Stalled" and c.status), "")
-        rows.append((str(st.ref), st.sync.value, st.health.state.value,
-                     _short(st.last_applied_revision), message[:80]))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for item in view.resources:
+        message = f"reconciling: {item.step}" if item.reconciling else item.message
+        rows.append((f"{item.kind.value}/{item.name}", item.sync.value, item.health.value,
+                     _short(item.last_applied_revision), message[:80]))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
     click.echo("")
-    for r in rows:
-        click.echo("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
+    for row in rows:
+        click.echo("  ".join(row[i].ljust(widths[i]) for i in range(4)) + "  " + row[4])
+
+
+def _overview_from_store(state: Path) -> Overview:
+    if not (state / "state.db").exists():
+        fail(f"no bosun state in {state} (has bosun serve or apply run with this --state-dir?)")
+    store = StateStore(state)
+    try:
+        return overview(store)
+    finally:
+        store.close()
+
+
+def _overview_from_api(url: str) -> Overview:
+    target = url.rstrip("/") + "/api/v1/status"
+    try:
+        answer = httpx.get(target, timeout=10.0, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach bosun at {url}: {exc}")
+    if answer.status_code != 200:
+        try:
+            message = answer.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = answer.text[:200]
+        fail(f"{target} answered {answer.status_code}: {message}")
+    try:
+        return Overview.model_validate_json(answer.content)
+    except ValueError as exc:
+        fail(f"{target} did not answer a bosun status: {str(exc).splitlines()[0]}")
 
 
 def _ref(text: str) -> ResourceRef:

@@ -7,12 +7,15 @@ loop against Docker is test_status_docker.py).
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
 import httpx
 import pygit2
+from click.testing import CliRunner
 
+from reconciler.cli import cli
 from reconciler.status.files import read_status_file
 from tests.gitrepo import Repo
 from tests.serving import wait_for
@@ -179,3 +182,16 @@ def test_status_branch_api_and_metrics(tmp_path: Path) -> None:
                      "bosun_drift_total"):
             assert name in text, name
         assert 'bosun_apply_total{kind="Stack",result="applied"}' in text
+
+        # -- bosun status: the same data from the API and from the state folder ------
+        runner = CliRunner()
+        from_api = runner.invoke(cli, ["status", "--api", url, "-o", "json"])
+        from_store = runner.invoke(cli, ["status", "--state-dir", str(tmp_path / "state"),
+                                         "-o", "json"])
+        assert from_api.exit_code == 0 and from_store.exit_code == 0, from_api.output
+        assert json.loads(from_api.output) == json.loads(from_store.output)
+        text_view = runner.invoke(cli, ["status", "--api", url])
+        assert "4 resources: 4 Synced; 4 Healthy" in text_view.output
+        assert "Stack/web" in text_view.output
+        unreachable = runner.invoke(cli, ["status", "--api", "http://127.0.0.1:9/"])
+        assert unreachable.exit_code != 0 and "cannot reach bosun" in unreachable.output
