@@ -11,6 +11,7 @@ from pathlib import Path
 from reconciler.api import ApiConfig, mount
 from reconciler.model.sensitive import Sensitive
 from reconciler.pipeline import Reconciler
+from reconciler.provider import Provider
 from reconciler.runtime import ReconcileCycle, Runtime, RuntimeOptions
 from reconciler.server import Service, build_app
 from reconciler.source import GitSource, GitSourceSpec, Source
@@ -44,13 +45,16 @@ class Served:
 @contextmanager
 def serve_status(state_dir: Path, source: Source | str, providers: Sequence[str] = ("memory",),
                  token: str | None = "api-token", agent: str = "agent-a",
-                 environ: dict[str, str] | None = None, interval: float = 3600.0
-                 ) -> Iterator[Served]:
+                 environ: dict[str, str] | None = None, interval: float = 3600.0,
+                 provider_objects: Sequence[Provider] = ()) -> Iterator[Served]:
+    """``provider_objects``, when given, replace the providers found by name."""
     store = StateStore(state_dir)
     if isinstance(source, str):
         source = GitSource(GitSourceSpec(url=source, timeout=10), state_dir / "source")
     reconciler = Reconciler(state_dir=state_dir, provider_names=list(providers), kv=store,
                             environ=environ)
+    if provider_objects:
+        reconciler.providers = list(provider_objects)
     cycle = ReconcileCycle(source, reconciler, store)
     runtime = Runtime(cycle, store, RuntimeOptions(interval=interval, jitter=0,
                                                    control_poll=0.5, debounce=0.2,
