@@ -7,6 +7,7 @@ store and returns one of ``reconciler.api.models``; nothing here writes.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from reconciler.api.models import (
     Counts,
@@ -54,18 +55,42 @@ def failing_first(items: list[ResourceSummary]) -> list[ResourceSummary]:
                                         SYNC_ORDER[s.sync], s.kind.value, s.name))
 
 
+def summary_of(body: dict[str, Any], suspended: bool = False) -> ResourceSummary:
+    """``summary`` from a stored status body, without validating the whole status."""
+    conditions = {c.get("type"): c for c in body.get("conditions") or ()}
+    reconciling = conditions.get(ConditionType.RECONCILING.value) or {}
+    stalled = conditions.get(ConditionType.STALLED.value) or {}
+    ready = conditions.get(ConditionType.READY.value) or {}
+    health = body.get("health") or {}
+    message = health.get("message") or ""
+    if stalled.get("status") and stalled.get("message"):
+        message = stalled["message"]
+    ref = body["ref"]
+    return ResourceSummary.model_construct(
+        kind=Kind(ref["kind"]), name=ref["name"], sync=Sync(body.get("sync", "Unknown")),
+        health=HealthState(health.get("state", "Unknown")), reason=health.get("reason") or "",
+        message=message, ready=bool(ready.get("status")),
+        reconciling=bool(reconciling.get("status")),
+        step=(reconciling.get("message") or "") if reconciling.get("status") else "",
+        stalled=bool(stalled.get("status")), suspended=suspended,
+        last_applied_revision=body.get("last_applied_revision"),
+        last_attempted_revision=body.get("last_attempted_revision"),
+    )
+
+
 def summaries(store: StateStore, kind: Kind | None = None, sync: Sync | None = None,
               health: HealthState | None = None) -> list[ResourceSummary]:
-    suspended = store.suspended()
+    suspended = {str(ref) for ref in store.suspended()}
     out = []
-    for status in store.statuses(history=0):
-        if kind is not None and status.ref.kind is not kind:
+    for body in store.status_bodies():
+        item = summary_of(body, f"{body['ref']['kind']}/{body['ref']['name']}" in suspended)
+        if kind is not None and item.kind is not kind:
             continue
-        if sync is not None and status.sync is not sync:
+        if sync is not None and item.sync is not sync:
             continue
-        if health is not None and status.health.state is not health:
+        if health is not None and item.health is not health:
             continue
-        out.append(summary(status, status.ref in suspended))
+        out.append(item)
     return out
 
 

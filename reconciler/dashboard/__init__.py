@@ -7,8 +7,8 @@ reconcile, failing resources first), a page per resource, the events and the
 latest plan. Every page is complete without JavaScript; ``static/live.js``
 (vanilla, no build step) listens to ``/api/v1/events/stream`` and swaps in a
 fresh copy of the page's ``<main>`` when something it shows changed. Every
-rendered value goes through the log scrubber, so a secret value that reached
-a message still never reaches a page.
+rendered page goes through the log scrubber (plain and HTML-escaped), so a
+secret value that reached a message still never reaches a page.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -26,9 +27,9 @@ from starlette.staticfiles import StaticFiles
 from reconciler.api import views
 from reconciler.api.errors import CODES
 from reconciler.dashboard.i18n import LANGUAGES, TAGS, choose, translate
-from reconciler.logs import scrub
+from reconciler.logs import registered
 from reconciler.model.common import Kind, ResourceRef
-from reconciler.model.sensitive import Sensitive
+from reconciler.model.sensitive import REDACTED, Sensitive
 from reconciler.model.status import HealthState, Sync
 from reconciler.state import StateStore
 
@@ -37,11 +38,14 @@ SHOWN_KINDS = [k.value for k in Kind if k not in (Kind.REPOSITORY, Kind.SECRET, 
 
 
 def _finalize(value: Any) -> Any:
-    if isinstance(value, str):
-        return scrub(value)
-    if value is None:
-        return ""
-    return value
+    return "" if value is None else value
+
+
+def scrub_html(html: str) -> str:
+    """``html`` without any registered secret value, as text or HTML-escaped."""
+    for value in registered():
+        html = html.replace(value, REDACTED).replace(str(escape(value)), REDACTED)
+    return html
 
 
 ENV = Environment(loader=PackageLoader("reconciler.dashboard", "templates"),
@@ -89,11 +93,11 @@ class Page:
         return self.request.url.path + "?" + urlencode(query)
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        html = ENV.get_template(template).render(
+        html = scrub_html(ENV.get_template(template).render(
             t=self.t, link=self.link, resource_link=self.resource_link,
             switch_lang=self.switch_lang, lang=self.lang, lang_tag=TAGS[self.lang],
             languages=list(LANGUAGES.items()), static=_static, short_revision=short_revision,
-            show=_show, **context)
+            show=_show, **context))
         return HTMLResponse(html, status_code=status,
                             headers={"Content-Language": TAGS[self.lang],
                                      "Vary": "Accept-Language"})

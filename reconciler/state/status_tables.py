@@ -132,6 +132,16 @@ class StatusTables(Database):
                                  created_at=datetime.fromisoformat(r["created_at"]),
                                  change=json.loads(r["body"])) for r in rows]
 
+    # -- statuses, for lists --------------------------------------------------------
+
+    def status_bodies(self) -> list[dict[str, Any]]:
+        """Every stored status as plain JSON data without its details, unvalidated:
+        for long lists, where 500 models would cost more than the page itself."""
+        # Details (containers and all) are the bulk of a status and no list shows them.
+        rows = self._query("SELECT json_remove(status, '$.details') AS status FROM resources "
+                           "ORDER BY kind, name")
+        return [json.loads(r["status"]) for r in rows]
+
     # -- reconcile runs, a page at a time -----------------------------------------
 
     def run_page(self, limit: int = 50, before: int | None = None,
