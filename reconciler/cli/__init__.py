@@ -7,6 +7,7 @@ import logging
 import click
 
 from reconciler import __version__, logs
+from reconciler.cli.gateway_cmds import gateway
 from reconciler.cli.misc_cmds import init, schema
 from reconciler.cli.plan_cmds import apply, plan, validate
 
@@ -29,6 +30,7 @@ cli.add_command(plan)
 cli.add_command(apply)
 cli.add_command(schema)
 cli.add_command(init)
+cli.add_command(gateway)
 
 
 def main() -> None:
