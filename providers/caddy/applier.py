@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,13 +25,14 @@ from providers.caddy.config import extract, render, replace_scope
 from providers.caddy.embedded import EmbeddedCaddy
 from providers.caddy.ids import ObjectId, Slot, parse_local
 from providers.caddy.state import remember_endpoint
-from providers.caddy.upstreams import observe_containers
+from providers.caddy.upstreams import HostContainers, observe_containers
 from providers.engine import EngineClients
 from reconciler.errors import ObserveError, TemporaryError
 from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.desired import DesiredState
+from reconciler.model.kinds import RouteTarget
 from reconciler.model.plan import Change, ChangeAction, ChangeOutcome, ChangeResult
-from reconciler.provider import ProviderContext
+from reconciler.provider import ProviderContext, SecretResolver
 
 MAX_ATTEMPTS = 5
 
@@ -56,35 +58,74 @@ class Outcome:
         self.left_out: dict[str, str] = {}
 
 
-def _build(desired: DesiredState, gateway: str, refs: set[ResourceRef],
-           live_g: dict[str, dict[str, Any]], ctx: ProviderContext,
-           engines: EngineClients) -> tuple[Built, dict[str, str]]:
-    doc = inputs.gateways(desired).get(gateway)
-    if doc is None:
-        return Built(), {}
-    targets = [r.spec.to for r in inputs.routes(desired, gateway)
-               if r.spec.to is not None and r.spec.to.stack
-               and ResourceRef(kind=Kind.ROUTE, name=r.name) in refs]
-    hosts, failures = observe_containers(desired, targets, engines)
-    found = inputs.route_inputs(desired, gateway, live_g, hosts,
-                                {ref.name for ref, _ in failures if ref is not None},
-                                ctx.secrets)
-    left_out = dict(found.unresolved)
-    for name in found.skipped:
-        left_out[name] = "its host's containers could not be listed: " + "; ".join(
-            m for _, m in failures)
-    routes = [r for r in found.routes if r.name not in left_out]
-    built = build_gateway(ctx.owner, inputs.gateway_input(desired, doc), routes, live_g)
-    return built, left_out
+@dataclass(frozen=True)
+class Batch:
+    """What one apply call is about: one gateway on one Caddy, some of its resources."""
+
+    endpoint: str
+    gateway: str
+    refs: frozenset[ResourceRef]
+    deleting_gateway: bool = False
+
+    @classmethod
+    def of(cls, changes: Sequence[Change]) -> Batch:
+        gateway = str(changes[0].payload["gateway"])
+        gw_ref = ResourceRef(kind=Kind.GATEWAY, name=gateway)
+        return cls(
+            endpoint=str(changes[0].payload["endpoint"]), gateway=gateway,
+            refs=frozenset(c.ref for c in changes),
+            deleting_gateway=any(c.ref == gw_ref and c.action is ChangeAction.DELETE
+                                 for c in changes),
+        )
+
+    def stacks_needed(self, desired: DesiredState) -> list[RouteTarget]:
+        return [r.spec.to for r in inputs.routes(desired, self.gateway)
+                if r.spec.to is not None and r.spec.to.stack
+                and ResourceRef(kind=Kind.ROUTE, name=r.name) in self.refs]
+
+
+def next_config(
+    live: dict[str, Any], desired: DesiredState, batch: Batch, owner: str,
+    hosts: dict[str, HostContainers], host_failures: list[tuple[ResourceRef | None, str]],
+    secrets: SecretResolver,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The whole config to send for ``batch``, and the routes left out (with why).
+
+    Objects of resources outside the batch keep their live form; everything
+    that is not this owner's stays as it is in ``live``.
+    """
+    live_owned = extract(live, owner)
+    live_g = {k: v for k, v in live_owned.items()
+              if (o := parse_local(k)) is not None and o.gateway == batch.gateway}
+    doc = inputs.gateways(desired).get(batch.gateway)
+    built, left_out = Built(), {}
+    if doc is not None and not batch.deleting_gateway:
+        found = inputs.route_inputs(desired, batch.gateway, live_g, hosts,
+                                    {ref.name for ref, _ in host_failures if ref is not None},
+                                    secrets)
+        left_out = dict(found.unresolved)
+        for name in found.skipped:
+            left_out[name] = "its host's containers could not be listed: " + "; ".join(
+                m for _, m in host_failures)
+        routes = [r for r in found.routes if r.name not in left_out]
+        built = build_gateway(owner, inputs.gateway_input(desired, doc), routes, live_g)
+    left = {ResourceRef(kind=Kind.ROUTE, name=n) for n in left_out}
+
+    def in_scope(oid: ObjectId) -> bool:
+        if oid.gateway != batch.gateway:
+            return False
+        return batch.deleting_gateway or (oid.ref in batch.refs and oid.ref not in left)
+
+    owned = replace_scope(live_owned, built.objects, in_scope)
+    _keep_servers(owned, built, batch.gateway)
+    return render(live, owner, owned), left_out
 
 
 def apply_batch(changes: Sequence[Change], desired: DesiredState, ctx: ProviderContext,
                 engines: EngineClients) -> Outcome:
-    url = str(changes[0].payload["endpoint"])
-    gateway = str(changes[0].payload["gateway"])
-    gw_ref = ResourceRef(kind=Kind.GATEWAY, name=gateway)
-    refs = {c.ref for c in changes}
-    deleting_gateway = any(c.ref == gw_ref and c.action is ChangeAction.DELETE for c in changes)
+    batch = Batch.of(changes)
+    url = batch.endpoint
+    gw_ref = ResourceRef(kind=Kind.GATEWAY, name=batch.gateway)
     embedded = EmbeddedCaddy(ctx.state_dir)
     outcome = Outcome()
     with _endpoint_lock(url):
@@ -99,26 +140,10 @@ def apply_batch(changes: Sequence[Change], desired: DesiredState, ctx: ProviderC
                     snap = client.read()
                 except ObserveError as exc:
                     raise TemporaryError(exc.message, gw_ref) from None
-                live_owned = extract(snap.config, ctx.owner)
-                live_g = {k: v for k, v in live_owned.items()
-                          if (o := parse_local(k)) is not None and o.gateway == gateway}
-                if deleting_gateway:
-                    built, outcome.left_out = Built(), {}
-                else:
-                    built, outcome.left_out = _build(desired, gateway, refs, live_g, ctx,
-                                                     engines)
-                left = {ResourceRef(kind=Kind.ROUTE, name=n) for n in outcome.left_out}
-
-                def in_scope(oid: ObjectId, left: set[ResourceRef] = left) -> bool:
-                    if oid.gateway != gateway:
-                        return False
-                    if deleting_gateway:
-                        return True
-                    return oid.ref in refs and oid.ref not in left
-
-                owned = replace_scope(live_owned, built.objects, in_scope)
-                _keep_servers(owned, built, gateway)
-                config = render(snap.config, ctx.owner, owned)
+                hosts, failures = observe_containers(
+                    desired, batch.stacks_needed(desired), engines)
+                config, outcome.left_out = next_config(
+                    snap.config, desired, batch, ctx.owner, hosts, failures, ctx.secrets)
                 if config == snap.config:
                     break
                 try:

@@ -117,6 +117,8 @@ def plan_endpoint(desired: DesiredState, state: EndpointState, observed: CaddyOb
         else:
             changes.append(_change(ChangeAction.DELETE, ref, f"gateway {g} is removed here",
                                    views.view(objs), {}, payload))
+    if state.embedded and not state.running:
+        changes = _start_embedded(changes, sorted(here), state.url)
     if not changes and here:
         canonical = render(state.config, owner, live_owned)
         if canonical != state.config:
@@ -128,6 +130,22 @@ def plan_endpoint(desired: DesiredState, state: EndpointState, observed: CaddyOb
                 diffs=tuple(diff_values(_placement(state.config), _placement(canonical))),
                 payload={"endpoint": state.url, "gateway": name}))
     return changes
+
+
+def _start_embedded(changes: list[Change], names: list[str], url: str) -> list[Change]:
+    """A stopped embedded Caddy serves nothing: each of its Gateways needs apply,
+    which starts it (and writes only if its config differs)."""
+    note = "the embedded Caddy is not running: apply starts it"
+    out = list(changes)
+    for name in names:
+        ref = ResourceRef(kind=Kind.GATEWAY, name=name)
+        at = next((i for i, c in enumerate(out) if c.ref == ref), None)
+        if at is not None:
+            out[at] = out[at].model_copy(update={"details": (note, *out[at].details)})
+        else:
+            out.append(Change(action=ChangeAction.UPDATE, ref=ref, provider=PROVIDER,
+                              reason=note, payload={"endpoint": url, "gateway": name}))
+    return out
 
 
 def _placement(config: dict[str, Any]) -> dict[str, Any]:
