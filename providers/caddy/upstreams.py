@@ -126,17 +126,22 @@ def observe_containers(
         except ObserveError as exc:
             failures.append((ref, f"cannot list containers: {exc.message}"))
             continue
-        services: dict[str, list[ServiceContainer]] = defaultdict(list)
-        for raw in raws:
-            labels = raw.get("Labels") or {}
-            stack, service = labels.get(PROJECT_LABEL), labels.get(SERVICE_LABEL)
-            if stack in stacks and service and (raw.get("State") in (None, "running")):
-                services[f"{stack}/{service}"].append(_container(raw))
-        out[name] = HostContainers(
-            host=name, address=published_address(host),
-            services={k: tuple(sorted(v, key=lambda c: c.name)) for k, v in services.items()},
-        )
+        out[name] = HostContainers(host=name, address=published_address(host),
+                                   services=index_containers(raws, stacks))
     return out, failures
+
+
+def index_containers(raws: Iterable[dict[str, Any]],
+                     stacks: Iterable[str]) -> dict[str, tuple[ServiceContainer, ...]]:
+    """'stack/service' -> running containers, from an engine's container list."""
+    wanted = set(stacks)
+    services: dict[str, list[ServiceContainer]] = defaultdict(list)
+    for raw in raws:
+        labels = raw.get("Labels") or {}
+        stack, service = labels.get(PROJECT_LABEL), labels.get(SERVICE_LABEL)
+        if stack in wanted and service and raw.get("State") in (None, "running"):
+            services[f"{stack}/{service}"].append(_container(raw))
+    return {k: tuple(sorted(v, key=lambda c: c.name)) for k, v in sorted(services.items())}
 
 
 def _dial(host: str, port: int) -> str:
