@@ -16,6 +16,7 @@ be reached or answered 5xx for a reason other than the config,
 from __future__ import annotations
 
 import json
+import socket
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -82,6 +83,8 @@ class AdminClient:
             headers={"Accept": "application/json"},
         )
         self._write_timeout = write_timeout
+        parts = urlsplit(url)
+        self._socket = parts.path if parts.scheme == "unix" else None
         self.writes = 0
 
     def close(self) -> None:
@@ -104,11 +107,27 @@ class AdminClient:
             cause = "connection refused (is Caddy running?)"
         return f"cannot reach Caddy admin API at {self.url}: {cause}"
 
+    def _check_socket(self) -> None:
+        """Raise ``httpx.ConnectError`` when nothing listens on the unix socket.
+
+        httpcore leaves the socket of a refused unix connection unclosed; trying
+        first with a socket of our own keeps that leak out of every failed read.
+        """
+        if self._socket is None:
+            return
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(5.0)
+            try:
+                probe.connect(self._socket)
+            except OSError as exc:
+                raise httpx.ConnectError(f"{exc.strerror or exc}") from None
+
     # -- reading ------------------------------------------------------------
 
     def ping(self) -> bool:
         """True when the endpoint answers at all."""
         try:
+            self._check_socket()
             self._http.get("/config/apps/__bosun_ping__", timeout=2.0)
         except httpx.HTTPError:
             return False
@@ -117,6 +136,7 @@ class AdminClient:
     def read(self) -> Snapshot:
         """The whole config and its ETag. Raises ``ObserveError``."""
         try:
+            self._check_socket()
             response = self._http.get("/config/")
         except httpx.HTTPError as exc:
             raise ObserveError(self._unreachable(exc), self.ref) from None
@@ -150,6 +170,7 @@ class AdminClient:
         """
         body = json.dumps(config, separators=(",", ":")).encode()
         try:
+            self._check_socket()
             response = self._http.post(
                 "/config/", content=body, timeout=self._write_timeout,
                 headers={"Content-Type": "application/json", "If-Match": etag},
@@ -170,6 +191,7 @@ class AdminClient:
     def stop(self) -> None:
         """Ask Caddy to exit gracefully (``POST /stop``)."""
         try:
+            self._check_socket()
             self._http.post("/stop", timeout=15.0)
         except httpx.HTTPError as exc:
             raise TemporaryError(self._unreachable(exc), self.ref) from None
