@@ -198,7 +198,20 @@ class AdminProxy:
                 self.end_headers()
                 self.wfile.write(answer.content)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
+            def do_GET(self) -> None:
+                self._forward()
+
+            def do_POST(self) -> None:
+                self._forward()
+
+            def do_PUT(self) -> None:
+                self._forward()
+
+            def do_PATCH(self) -> None:
+                self._forward()
+
+            def do_DELETE(self) -> None:
+                self._forward()
 
             def log_message(self, format: str, *args: Any) -> None:
                 return None
@@ -228,7 +241,8 @@ class WebContainer:
     def start(self, host_port: int | None = None) -> None:
         self.remove()
         self.host_port = host_port or free_port()
-        script = f"mkdir -p /www && echo {self.body} > /www/index.html && exec httpd -f -p 8080 -h /www"
+        script = (f"mkdir -p /www && echo {self.body} > /www/index.html "
+                  "&& exec httpd -f -p 8080 -h /www")
         created = self.client.create_container(
             IMAGE, command=["sh", "-c", script], name=f"{self.stack}-web-1",
             labels={"com.docker.compose.project": self.stack,
@@ -253,7 +267,7 @@ class WebContainer:
 def web_container(stack: str, body: str) -> Iterator[WebContainer]:
     client = docker.APIClient(version="auto")
     try:
-        client.inspect_image(IMAGE)
+        client.inspect_image(IMAGE)  # type: ignore[no-untyped-call]
     except docker.errors.ImageNotFound:
         raise AssertionError(
             f"image {IMAGE} is missing: run scripts/engines.sh images (make engines)") from None
@@ -352,6 +366,4 @@ def get_via(port: int, host: str, path: str = "/", *, tls: bool,
 
 
 def trusting(pem_file: Path | None = None, pem: str | None = None) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=str(pem_file) if pem_file else None,
-                                         cadata=pem)
-    return context
+    return ssl.create_default_context(cafile=str(pem_file) if pem_file else None, cadata=pem)

@@ -106,13 +106,13 @@ def test_routes_added_by_hand_survive_every_apply(bosun: Bosun, caddy: CaddyProc
 
     hand_routes_answer()
     # add a route, change one, then remove one: the hand routes stay each time
-    for routes in (
+    for step in (
         routes + route_yaml("b", "b.example.test", url=up),
         route_yaml("a", "a.example.test", tls="off", body="changed")
         + route_yaml("b", "b.example.test", url=up),
         route_yaml("b", "b.example.test", path="/api", url=up),
     ):
-        bosun.write(gateway_yaml(caddy.admin_url, http, https, routes))
+        bosun.write(gateway_yaml(caddy.admin_url, http, https, step))
         result = bosun.apply()
         assert result.exit_code == 0, result.output
         hand_routes_answer()
@@ -177,7 +177,6 @@ def test_internal_certificates_verify_against_caddys_root(bosun: Bosun,
     bosun.write(gateway_yaml(caddy.admin_url, http, https,
                              route_yaml("app", "app.example.test", url=f"http://127.0.0.1:{upstream}")))
     assert bosun.apply().exit_code == 0
-    root = trusting(caddy.root_ca if Path(caddy.root_ca).exists() else None)
     wait_for(lambda: Path(caddy.root_ca).exists(), 10, "Caddy's local CA")
     root = trusting(caddy.root_ca)
     # nothing listens upstream: Caddy answers 502 over TLS that verifies against its root
