@@ -35,6 +35,10 @@ class Bosun:
         command = [args[0], str(self.repo), "--state-dir", str(self.state_dir), *args[1:]]
         return runner.invoke(cli, command, env=self.environ, catch_exceptions=False)
 
+    def gateway(self, command: str) -> Result:
+        return CliRunner().invoke(cli, ["gateway", command, str(self.repo), "--state-dir",
+                                        str(self.state_dir)], catch_exceptions=False)
+
     def plan(self, *args: str) -> Result:
         return self("plan", "--provider", "caddy", "--detailed-exitcode", *args)
 
