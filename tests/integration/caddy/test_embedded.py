@@ -96,8 +96,10 @@ def test_route_to_a_stack_serves_https_and_follows_its_port(bosun: Bosun) -> Non
         assert route_health(bosun) is HealthState.DEGRADED
         planned = bosun.plan()
         assert planned.exit_code == 2, planned.output
-        assert (f'~ https.exact.handle.reverse_proxy.upstreams: [{{"dial": "127.0.0.1:{old_port}"}}]'
-                f' -> [{{"dial": "127.0.0.1:{web.host_port}"}}]') in planned.output
+        line = ('~ https.exact.handle.reverse_proxy.upstreams: '
+                f'[{{"dial": "127.0.0.1:{old_port}"}}] -> '
+                f'[{{"dial": "127.0.0.1:{web.host_port}"}}]')
+        assert line in planned.output
         moved = bosun.apply()
         assert moved.exit_code == 0, moved.output
         assert "started embedded Caddy" not in moved.stderr
