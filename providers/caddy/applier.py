@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from providers.caddy import inputs
+from providers.caddy import gcpause, inputs
 from providers.caddy.build import Built, build_gateway
 from providers.caddy.client import AdminClient, ConfigConflict
 from providers.caddy.config import extract, render, replace_scope
@@ -142,8 +142,9 @@ def apply_batch(changes: Sequence[Change], desired: DesiredState, ctx: ProviderC
                     raise TemporaryError(exc.message, gw_ref) from None
                 hosts, failures = observe_containers(
                     desired, batch.stacks_needed(desired), engines)
-                config, outcome.left_out = next_config(
-                    snap.config, desired, batch, ctx.owner, hosts, failures, ctx.secrets)
+                with gcpause.paused():
+                    config, outcome.left_out = next_config(
+                        snap.config, desired, batch, ctx.owner, hosts, failures, ctx.secrets)
                 if config == snap.config:
                     break
                 try:

@@ -24,10 +24,10 @@ from typing import Any
 from providers.caddy.ids import (
     HostGroup,
     Listener,
-    ObjectId,
-    entry_id,
+    entry_local,
     full,
-    policy_id,
+    policy_local,
+    prefix,
     server_id,
 )
 from reconciler.model.common import split_host_port
@@ -172,18 +172,20 @@ def _redirect_to_https(gw: GatewayInput) -> dict[str, Any]:
 
 
 def host_groups(hosts: Iterable[str]) -> dict[HostGroup, list[str]]:
-    exact = sorted({h for h in hosts if not h.startswith("*.")})
-    wild = sorted({h for h in hosts if h.startswith("*.")})
+    exact: set[str] = set()
+    wild: set[str] = set()
+    for host in hosts:
+        (wild if host.startswith("*.") else exact).add(host)
     out: dict[HostGroup, list[str]] = {}
     if exact:
-        out[HostGroup.EXACT] = exact
+        out[HostGroup.EXACT] = sorted(exact)
     if wild:
-        out[HostGroup.WILD] = wild
+        out[HostGroup.WILD] = sorted(wild)
     return out
 
 
-def _live_upstreams(live: dict[str, dict[str, Any]], oid: ObjectId) -> list[Any] | None:
-    entry = live.get(oid.local)
+def _live_upstreams(live: dict[str, dict[str, Any]], local: str) -> list[Any] | None:
+    entry = live.get(local)
     if entry is None:
         return None
     for handler in entry.get("handle") or []:
@@ -202,34 +204,35 @@ def build_gateway(
     live = live or {}
     built = Built()
     built.objects.update(_servers(owner, gw))
+    head = prefix(owner)
+    to_https = _redirect_to_https(gw)
+    issuers = {mode: _issuer(gw, mode) for mode in (RouteTLS.AUTO, RouteTLS.INTERNAL)}
     claimed: dict[str, str] = {}
     for route in sorted(routes, key=lambda r: r.name):
         spec = route.spec
-        groups = host_groups(spec.hosts)
         serving = Listener.HTTP if spec.tls is RouteTLS.OFF else Listener.HTTPS
-        for group, hosts in groups.items():
+        paths = path_matchers(spec.path)
+        for group, hosts in host_groups(spec.hosts).items():
             match: dict[str, Any] = {"host": hosts}
-            paths = path_matchers(spec.path)
             if paths:
                 match["path"] = paths
-            served = entry_id(gw.name, route.name, serving, group)
+            served = entry_local(gw.name, route.name, serving, group)
             live_ups = _live_upstreams(live, served)
-            handlers = _handlers(route, live_ups)
             if spec.to is not None and route.upstream is None:
                 if live_ups is None:
                     built.unresolved.add(route.name)
                 built.notes.setdefault(route.name, []).append(
                     "upstream not resolvable now: " + (
                         "kept as on Caddy" if live_ups is not None else "resolved at apply"))
-            built.objects[served.local] = {
-                "@id": full(owner, served), "match": [match], "handle": handlers,
+            built.objects[served] = {
+                "@id": head + served, "match": [match], "handle": _handlers(route, live_ups),
                 "terminal": True,
             }
             if serving is Listener.HTTPS:
-                redirect = entry_id(gw.name, route.name, Listener.HTTP, group)
-                built.objects[redirect.local] = {
-                    "@id": full(owner, redirect), "match": [dict(match)],
-                    "handle": [_redirect_to_https(gw)], "terminal": True,
+                redirect = entry_local(gw.name, route.name, Listener.HTTP, group)
+                built.objects[redirect] = {
+                    "@id": head + redirect, "match": [match], "handle": [to_https],
+                    "terminal": True,
                 }
         if spec.tls is RouteTLS.OFF:
             continue
@@ -242,14 +245,12 @@ def build_gateway(
             claimed[host] = route.name
             subjects.append(host)
         if subjects:
-            pid = policy_id(gw.name, route.name)
-            built.objects[pid.local] = {
-                "@id": full(owner, pid), "subjects": subjects,
-                "issuers": [_issuer(gw, spec.tls)],
+            policy = policy_local(gw.name, route.name)
+            built.objects[policy] = {
+                "@id": head + policy, "subjects": subjects, "issuers": [issuers[spec.tls]],
             }
         if gw.spec.tls.issuer is Issuer.ACME and spec.tls is RouteTLS.AUTO and any(
                 h.startswith("*.") for h in subjects):
             built.notes.setdefault(route.name, []).append(
                 "wildcard hosts need the ACME DNS-01 challenge, which stock Caddy lacks")
     return built
-

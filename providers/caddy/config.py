@@ -192,6 +192,41 @@ def render(live: dict[str, Any], owner: str, owned: Owned,
     return config
 
 
+def in_place(config: dict[str, Any], owner: str) -> bool:
+    """Whether ``render(config, owner, extract(config, owner)) == config``, cheaply.
+
+    True when this owner's route entries sit together and in order in each of
+    its servers, its policies sit together and in order, and the local CA's
+    ``install_trust`` is false: exactly what ``render`` would leave untouched.
+    """
+    if install_trust_of(config) is not False:
+        return False
+    for key, server in _servers(config).items():
+        sid = parse(owner, key)
+        if sid is None or sid.slot is not Slot.SERVER:
+            continue
+        if not isinstance(server, dict) or server.get("routes") == []:
+            return False
+        owned: list[tuple[int, tuple[int, int, int, str]]] = []
+        for index, route in enumerate(server.get("routes") or []):
+            rid = parse(owner, route.get("@id")) if isinstance(route, dict) else None
+            if rid is not None and rid.slot is Slot.ENTRY and rid.server == sid:
+                owned.append((index, entry_sort_key(rid.local, route)))
+        if owned and owned[-1][0] - owned[0][0] != len(owned) - 1:
+            return False  # a hand route sits between two of ours
+        keys = [key for _, key in owned]
+        if keys != sorted(keys):
+            return False
+    seen: list[tuple[int, str]] = []
+    for index, policy in enumerate(_policies(config)):
+        pid = parse(owner, policy.get("@id")) if isinstance(policy, dict) else None
+        if pid is not None and pid.slot is Slot.POLICY:
+            seen.append((index, pid.local))
+    if seen and seen[-1][0] - seen[0][0] != len(seen) - 1:
+        return False
+    return [local for _, local in seen] == sorted(local for _, local in seen)
+
+
 def install_trust_of(config: dict[str, Any]) -> Any:
     pki = _dict(_dict(config.get("apps")).get("pki"))
     return _dict(_dict(pki.get("certificate_authorities")).get("local")).get("install_trust")

@@ -15,6 +15,7 @@ someone else's and is left exactly as it is.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -53,17 +54,18 @@ class ObjectId:
     listener: Listener | None = None
     group: HostGroup | None = None
 
-    @property
+    @functools.cached_property
     def local(self) -> str:
         if self.slot is Slot.SERVER:
             assert self.listener is not None
-            return f"gw.{self.gateway}.{self.listener.value}"
+            return server_local(self.gateway, self.listener)
         if self.slot is Slot.POLICY:
-            return f"gw.{self.gateway}.route.{self.route}.tls"
-        assert self.listener is not None and self.group is not None
-        return f"gw.{self.gateway}.route.{self.route}.{self.listener.value}.{self.group.value}"
+            assert self.route is not None
+            return policy_local(self.gateway, self.route)
+        assert self.route is not None and self.listener is not None and self.group is not None
+        return entry_local(self.gateway, self.route, self.listener, self.group)
 
-    @property
+    @functools.cached_property
     def server(self) -> ObjectId:
         """The server an entry belongs to."""
         assert self.listener is not None
@@ -75,6 +77,18 @@ class ObjectId:
         if self.route is None:
             return ResourceRef(kind=Kind.GATEWAY, name=self.gateway)
         return ResourceRef(kind=Kind.ROUTE, name=self.route)
+
+
+def server_local(gateway: str, listener: Listener) -> str:
+    return f"gw.{gateway}.{listener.value}"
+
+
+def entry_local(gateway: str, route: str, listener: Listener, group: HostGroup) -> str:
+    return f"gw.{gateway}.route.{route}.{listener.value}.{group.value}"
+
+
+def policy_local(gateway: str, route: str) -> str:
+    return f"gw.{gateway}.route.{route}.tls"
 
 
 def server_id(gateway: str, listener: Listener) -> ObjectId:
@@ -98,6 +112,7 @@ def full(owner: str, oid: ObjectId) -> str:
     return prefix(owner) + oid.local
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_local(local: str) -> ObjectId | None:
     if m := _SERVER.match(local):
         return server_id(m[1], Listener(m[2]))

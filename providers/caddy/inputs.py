@@ -13,11 +13,11 @@ from pathlib import Path
 from providers.caddy import auth
 from providers.caddy.build import GatewayInput, RouteInput
 from providers.caddy.config import Owned
-from providers.caddy.ids import HostGroup, Listener, entry_id
+from providers.caddy.ids import HostGroup, Listener, entry_local
 from providers.caddy.upstreams import HostContainers, host_of, resolve
 from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.desired import DesiredState
-from reconciler.model.kinds import Gateway, Route
+from reconciler.model.kinds import Gateway, Host, Route
 from reconciler.provider import SecretResolver
 
 
@@ -58,11 +58,16 @@ def route_inputs(
     unreadable_hosts: set[str], secrets: SecretResolver,
 ) -> RouteInputs:
     out = RouteInputs()
+    stack_hosts: dict[str, Host | None] = {}
     for route in routes(desired, gateway):
         spec = route.spec
         upstream = None
         if spec.to is not None:
-            host = host_of(desired, spec.to.stack) if spec.to.stack else None
+            host = None
+            if spec.to.stack:
+                if spec.to.stack not in stack_hosts:
+                    stack_hosts[spec.to.stack] = host_of(desired, spec.to.stack)
+                host = stack_hosts[spec.to.stack]
             if host is not None and host.name in unreadable_hosts:
                 out.skipped.add(route.name)
                 continue
@@ -76,7 +81,7 @@ def route_inputs(
             current: dict[str, str] = {}
             for group in HostGroup:
                 current.update(auth.live_accounts(
-                    live.get(entry_id(gateway, route.name, listener, group).local)))
+                    live.get(entry_local(gateway, route.name, listener, group))))
             accounts = auth.accounts(users, current)
         out.routes.append(RouteInput(name=route.name, spec=spec, upstream=upstream,
                                      accounts=accounts))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from providers.caddy import applier, planner, state
+from providers.caddy import applier, gcpause, planner, state
 from providers.caddy import health as health_checks
 from providers.caddy.embedded import EmbeddedCaddy
 from providers.engine import EngineClients
@@ -30,11 +30,13 @@ class CaddyProvider:
         self._engines = EngineClients()
 
     def observe(self, desired: DesiredState, ctx: ProviderContext) -> state.CaddyObservation:
-        return state.observe(desired, ctx.state_dir, self._engines)
+        with gcpause.paused():
+            return state.observe(desired, ctx.state_dir, self._engines)
 
     def plan(self, desired: DesiredState, observed: state.CaddyObservation,
              ctx: ProviderContext) -> list[Change]:
-        return planner.plan(desired, observed, ctx, EmbeddedCaddy(ctx.state_dir).url)
+        with gcpause.paused():
+            return planner.plan(desired, observed, ctx, EmbeddedCaddy(ctx.state_dir).url)
 
     def batch_key(self, change: Change) -> str:
         # All changes of one gateway on one Caddy go in one request.

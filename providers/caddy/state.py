@@ -113,10 +113,10 @@ def observe(desired: DesiredState, state_dir: Path, engines: EngineClients) -> C
             else:
                 problems.append((None, f"{exc.message} (bosun wrote to it before; its "
                                        "objects cannot be checked for deletion)"))
+    gateways = inputs.gateways(desired)
     targets = [r.spec.to for r in inputs.routes(desired)
                if r.spec.to is not None and r.spec.to.stack
-               and inputs.endpoint_of(inputs.gateways(desired)[r.spec.gateway], embedded.url)
-               in endpoints]
+               and inputs.endpoint_of(gateways[r.spec.gateway], embedded.url) in endpoints]
     hosts, failures = observe_containers(desired, targets, engines)
     unreadable_hosts = {ref.name: message for ref, message in failures if ref is not None}
     problems.extend(failures)

@@ -148,6 +148,7 @@ def _dial(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+@functools.lru_cache(maxsize=4096)
 def from_url(url: str) -> Upstream:
     parts = urlsplit(url)
     tls = parts.scheme == "https"
