@@ -183,3 +183,26 @@ def test_internal_certificates_verify_against_caddys_root(bosun: Bosun,
     response = wait_for(lambda: get_via(https, "app.example.test", tls=True, verify=root),
                         15, "a certificate for app.example.test")
     assert response.status_code == 502
+
+
+def test_a_gateway_removed_from_the_repository_is_removed_from_its_caddy(
+        bosun: Bosun, caddy: CaddyProcess) -> None:
+    http, https, manual = free_ports(3)
+    bosun.write(gateway_yaml(caddy.admin_url, http, https,
+                             route_yaml("a", "a.example.test", tls="off", body="x")))
+    assert bosun.apply().exit_code == 0
+    with caddy.admin() as admin:
+        admin.post("/config/apps/http/servers/manual", json={
+            "listen": [f"127.0.0.1:{manual}"],
+            "routes": [{"handle": [{"handler": "static_response", "body": "manual"}]}],
+        }).raise_for_status()
+    (bosun.repo / "gateway.yaml").unlink()  # nothing names that Caddy any more
+    planned = bosun.plan()
+    assert planned.exit_code == 2, planned.output
+    assert "- Gateway/edge  (delete: removed from the repository)" in planned.output
+    assert "- Route/a  (delete: gateway edge is removed here)" in planned.output
+    assert bosun.apply().exit_code == 0
+    config, _ = caddy.config()
+    assert set(config["apps"]["http"]["servers"]) == {"manual"}
+    assert httpx.get(f"http://127.0.0.1:{manual}/").text == "manual"
+    assert bosun.plan().exit_code == 0
