@@ -235,8 +235,10 @@ class EmbeddedCaddy:
         env = dict(os.environ)
         env["XDG_DATA_HOME"] = str(paths.data_home)
         env["XDG_CONFIG_HOME"] = str(paths.config_home)
+        # No --pidfile: Caddy truncates and rewrites it, and a reader in between
+        # would see no pid. bosun writes it once, whole, from the spawner's answer.
         argv = [self._binary or caddy_binary(), "run", "--config", str(paths.initial),
-                "--resume", "--pidfile", str(paths.pidfile)]
+                "--resume"]
         done = subprocess.run(
             [sys.executable, "-c", _DETACH, str(paths.log), *argv],
             env=env, capture_output=True, text=True, check=False, timeout=30,
@@ -244,7 +246,9 @@ class EmbeddedCaddy:
         if done.returncode != 0 or not done.stdout.strip().isdigit():
             raise PermanentError(f"cannot start Caddy: {done.stderr.strip()[-500:]}")
         pid = int(done.stdout.strip())
-        paths.pidfile.write_text(f"{pid}\n")
+        tmp = paths.pidfile.with_suffix(".tmp")
+        tmp.write_text(f"{pid}\n")
+        tmp.replace(paths.pidfile)
         return pid
 
     def _log_tail(self, lines: int = 5) -> str:
