@@ -20,7 +20,7 @@ from providers.caddy.client import AdminClient
 from providers.caddy.embedded import EmbeddedCaddy
 from providers.caddy.upstreams import HostContainers, observe_containers
 from providers.engine import EngineClients
-from reconciler.errors import ObserveError
+from reconciler.errors import ObserveError, PermanentError
 from reconciler.model.common import Frozen, Kind, ResourceRef
 from reconciler.model.desired import DesiredState
 from reconciler.model.digest import digest
@@ -80,7 +80,10 @@ def remember_endpoint(state_dir: Path, url: str, owns_objects: bool) -> None:
 
 def read_endpoint(url: str, embedded: EmbeddedCaddy, ref: ResourceRef | None) -> EndpointState:
     if url == embedded.url and not embedded.running():
-        config = embedded.resumable_config()
+        try:
+            config = embedded.resumable_config()
+        except PermanentError as exc:
+            raise ObserveError(exc.message, ref) from None
         return EndpointState(url=url, embedded=True, running=False, config=config,
                              digest=digest(config))
     with AdminClient(url, ref=ref) as client:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -294,6 +295,10 @@ class Pebble:
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def start(self) -> None:
+        for program in ("pebble", "pebble-challtestsrv", "openssl"):
+            if shutil.which(program) is None:
+                raise AssertionError(f"{program} is missing: apt-get install pebble openssl "
+                                     "(scripts/engines.sh installs them)")
         dns_port, mgmt_dns, listen, mgmt = free_ports(4)
         self.ca_cert = self.folder / "pebble.pem"
         key = self.folder / "pebble.key"
