@@ -134,7 +134,8 @@ def one_by_one(folder: Path, desired: Any, n: int) -> tuple[float, int]:
         gateway = next(r.document for r in desired.resources if isinstance(r.document, Gateway))
         routes = [r.document for r in desired.resources if isinstance(r.document, Route)][:n]
         built = build_gateway("bench", GatewayInput(name=gateway.name, spec=gateway.spec), [
-            RouteInput(name=r.name, spec=r.spec, upstream=from_url(r.spec.to.url or ""))
+            RouteInput(name=r.name, spec=r.spec,
+                       upstream=from_url(r.spec.to.url if r.spec.to and r.spec.to.url else ""))
             for r in routes])
         servers = {k: v for k, v in built.objects.items() if k.count(".") == 2}
         entries = [v for k, v in built.objects.items() if ".route." in k and not k.endswith(".tls")]
