@@ -23,7 +23,7 @@ from reconciler.model.common import Kind, ResourceRef, SecretRef
 from reconciler.model.desired import DesiredState
 from reconciler.model.plan import Change, ChangeResult, PlanError, PlanWarning
 from reconciler.model.sensitive import Sensitive
-from reconciler.model.status import Health
+from reconciler.model.status import Health, ResourceDetails
 
 
 class SecretResolver(Protocol):
@@ -38,6 +38,24 @@ class SecretResolver(Protocol):
     def known(self) -> list[Sensitive]:
         """Every value resolved so far, for redacting output."""
         ...
+
+
+class KeyValueStore(Protocol):
+    """Durable JSON values by namespace and key, kept across restarts (the state store).
+
+    For what neither the repository nor the engines can tell a provider, above
+    all the last config that was healthy, for rollback. Convention: namespace
+    = the provider's name (plus a purpose, e.g. ``compose.last-healthy``), key
+    = ``str(ref)``. Values are plain JSON data and never secret values.
+    """
+
+    def kv_get(self, namespace: str, key: str) -> Any | None: ...
+
+    def kv_put(self, namespace: str, key: str, value: Any) -> None: ...
+
+    def kv_delete(self, namespace: str, key: str) -> None: ...
+
+    def kv_items(self, namespace: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -61,6 +79,8 @@ class ProviderContext:
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("bosun"))
     progress: Callable[[ResourceRef, str], None] = _no_progress
     extra: dict[str, Any] = field(default_factory=dict)
+    kv: KeyValueStore | None = None
+    """The state store's key-value table; None when bosun runs without one."""
 
 
 @runtime_checkable
@@ -127,6 +147,19 @@ class PartialObservation(Protocol):
     def failures(self) -> list[tuple[ResourceRef | None, str]]: ...
 
 
+@runtime_checkable
+class Describer(Protocol):
+    """Optional: a provider that records what people want to see of its resources.
+
+    Stacks: their services and containers; routes: their hosts and upstreams.
+    Called after health, from the same observation; never secret values.
+    """
+
+    def describe(
+        self, desired: DesiredState, observed: Any, ctx: ProviderContext
+    ) -> dict[ResourceRef, ResourceDetails]: ...
+
+
 def observed_digest_part(value: Any) -> Any:
     """What of an observation goes into the plan's observed digest."""
     dump = getattr(value, "model_dump", None)
@@ -138,6 +171,7 @@ def observed_digest_part(value: Any) -> Any:
 __all__ = [
     "ApplyOptions",
     "DetailedPlanner",
+    "KeyValueStore",
     "PartialObservation",
     "PlanOutcome",
     "Provider",
