@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from providers.compose.deploy import StackDeployer
+from providers.compose.describe import describe_stacks
 from providers.compose.health import evaluate
 from providers.compose.hosts import desired_hosts, observe_hosts, stack_host
 from providers.compose.observed import ComposeObservation
@@ -26,7 +27,7 @@ from providers.compose.render import (
     input_key,
     stack_input,
 )
-from providers.compose.store import FileStackStore, StackStore
+from providers.compose.store import FileStackStore, KVStackStore, StackStore
 from providers.compose.target import StackLabels, inject
 from providers.engine import EngineClients
 from reconciler.errors import BosunError
@@ -34,7 +35,7 @@ from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.desired import DesiredResource, DesiredState
 from reconciler.model.kinds import Stack, StackState
 from reconciler.model.plan import Change, ChangeResult
-from reconciler.model.status import Health, HealthState
+from reconciler.model.status import Health, HealthState, ResourceDetails
 from reconciler.provider import PlanOutcome, ProviderContext
 
 
@@ -61,6 +62,8 @@ class ComposeProvider:
             return found
 
     def store(self, ctx: ProviderContext) -> StackStore:
+        if ctx.kv is not None:
+            return KVStackStore(ctx.kv)
         return FileStackStore(ctx.state_dir / "compose" / "stacks")
 
     # -- Protocol -------------------------------------------------------------
@@ -111,6 +114,10 @@ class ComposeProvider:
               ctx: ProviderContext) -> list[ChangeResult]:
         deployer = StackDeployer(self.clients, self.renderer(ctx), self.store(ctx), ctx, desired)
         return [deployer.apply(change) for change in changes]
+
+    def describe(self, desired: DesiredState, observed: ComposeObservation,
+                 ctx: ProviderContext) -> dict[ResourceRef, ResourceDetails]:
+        return describe_stacks(desired, observed, self.renderer(ctx).cache.peek)
 
     def health(self, desired: DesiredState, observed: ComposeObservation,
                ctx: ProviderContext) -> dict[ResourceRef, Health]:

@@ -321,6 +321,12 @@ class RenderCache:
             self._memory[key] = facts
         return facts
 
+    def peek(self, project: str) -> RenderFacts | None:
+        """The facts rendered last in this process for ``project`` (no file read)."""
+        with self._lock:
+            found = [f for f in self._memory.values() if f.model.get("name") == project]
+        return found[-1] if found else None
+
     def put(self, facts: RenderFacts) -> None:
         with self._lock:
             self._memory[facts.key] = facts

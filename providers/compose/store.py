@@ -8,9 +8,9 @@ the stack changes), and the host it was deployed to (so that a stack removed
 from the repository is still found). Models are stored with secret values
 replaced by placeholders that name the secret; a rollback resolves them again.
 
-``FileStackStore`` keeps one JSON file per stack in the state folder. The
-state store of ``bosun serve`` can take this over by implementing
-``StackStore``.
+``KVStackStore`` keeps them in the state store of ``bosun serve`` (the
+context's ``kv``); ``FileStackStore`` keeps one JSON file per stack in the
+state folder when there is none (``bosun plan``/``apply``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from pydantic import Field
 
 from reconciler.model.common import Frozen
+from reconciler.provider import KeyValueStore
 
 
 class HealthyRecord(Frozen):
@@ -118,4 +119,49 @@ class FileStackStore:
             entry = self.get(path.stem)
             if entry.host:
                 out.add(entry.host)
+        return out
+
+
+KV_NAMESPACE = "compose.stacks"
+
+
+class KVStackStore:
+    """The same records in the runtime's key-value store, keyed ``Stack/<name>``."""
+
+    def __init__(self, kv: KeyValueStore) -> None:
+        self.kv = kv
+        self._lock = threading.Lock()
+
+    def get(self, stack: str) -> StackEntry:
+        value = self.kv.kv_get(KV_NAMESPACE, f"Stack/{stack}")
+        if value is None:
+            return StackEntry()
+        try:
+            return StackEntry.model_validate(value)
+        except ValueError:
+            return StackEntry()
+
+    def _put(self, stack: str, entry: StackEntry) -> None:
+        self.kv.kv_put(KV_NAMESPACE, f"Stack/{stack}", entry.model_dump(mode="json"))
+
+    def save_healthy(self, record: HealthyRecord) -> None:
+        with self._lock:
+            self._put(record.stack, StackEntry(host=record.host, healthy=record, failure=None))
+
+    def save_failure(self, record: FailureRecord) -> None:
+        with self._lock:
+            entry = self.get(record.stack)
+            self._put(record.stack, entry.model_copy(
+                update={"failure": record, "host": entry.host or record.host}))
+
+    def forget(self, stack: str) -> None:
+        with self._lock:
+            self.kv.kv_delete(KV_NAMESPACE, f"Stack/{stack}")
+
+    def hosts(self) -> set[str]:
+        out: set[str] = set()
+        for value in self.kv.kv_items(KV_NAMESPACE).values():
+            host = value.get("host") if isinstance(value, dict) else None
+            if isinstance(host, str) and host:
+                out.add(host)
         return out

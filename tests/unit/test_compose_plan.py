@@ -192,3 +192,18 @@ def test_a_failed_host_does_not_stop_the_others(tmp_path: Path) -> None:
     outcome = plan(root, obs, tmp_path)
     assert [c.ref.name for c in outcome.changes] == ["bx-smoke"]
     assert [(str(ref), msg) for ref, msg in obs.failures()] == [("Host/far", "unreachable")]
+
+
+def test_describe_lists_services_and_containers(tmp_path: Path) -> None:
+    root = repo(tmp_path)
+    desired = load_desired(root)
+    ctx = ProviderContext(state_dir=tmp_path / "state", owner="smoke",
+                          secrets=Secrets(desired, {}))
+    provider = ComposeProvider()
+    obs = observation(saved())
+    provider.plan_detailed(desired, obs, ctx)
+    [details] = provider.describe(desired, obs, ctx).values()
+    assert [(s.name, s.image, s.replicas, s.running) for s in details.services] == [
+        ("web", "bosun.local/busybox:1", 1, 1), ("worker", "bosun.local/busybox:1", 1, 1)]
+    assert sorted((c.name, c.state, c.health) for c in details.containers) == [
+        ("bx-smoke-web-1", "running", "healthy"), ("bx-smoke-worker-1", "running", None)]
