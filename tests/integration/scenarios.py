@@ -14,7 +14,7 @@ from providers.compose import ComposeProvider
 from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.status import HealthState
 from reconciler.pipeline import Reconciler, load_desired
-from reconciler.provider import ApplyOptions
+from reconciler.state import StateStore
 from tests.integration.helpers import IMAGE, StackRepo, sleeper, unique, wait_for, web_service
 
 
@@ -173,10 +173,14 @@ def failed_revision_rolls_back(repo: StackRepo) -> None:
              30, "the rolled-back service to be healthy")
 
     desired = load_desired(repo.root)
-    reconciler = Reconciler(state_dir=repo.state_dir, provider_names=["compose"])
-    ctx = reconciler.context(desired)
-    provider = next(p for p in reconciler.providers if isinstance(p, ComposeProvider))
-    health = provider.health(desired, provider.observe(desired, ctx), ctx)
+    store = StateStore(repo.state_dir)  # where the CLI keeps the stack records
+    try:
+        reconciler = Reconciler(state_dir=repo.state_dir, provider_names=["compose"], kv=store)
+        ctx = reconciler.context(desired)
+        provider = next(p for p in reconciler.providers if isinstance(p, ComposeProvider))
+        health = provider.health(desired, provider.observe(desired, ctx), ctx)
+    finally:
+        store.close()
     status = health[ResourceRef(kind=Kind.STACK, name=name)]
     assert status.state is HealthState.DEGRADED
     assert status.reason == "RolledBack"
@@ -208,11 +212,6 @@ def dead_engine_plans_no_delete(repo: StackRepo, tmp_path: Path) -> None:
     applied = repo.bosun("apply", "--allow-empty", "--force")
     assert applied.exit_code == 1
     assert repo.containers(name)["worker"]["State"]["Running"]
-
-
-def direct_apply_options(repo: StackRepo) -> Reconciler:
-    return Reconciler(state_dir=repo.state_dir, provider_names=["compose"],
-                      options=ApplyOptions(allow_empty=True))
 
 
 def stopped_and_started(repo: StackRepo) -> None:
