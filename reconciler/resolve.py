@@ -20,16 +20,13 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import dns.exception
 import dns.name
-import dns.rdata
-import dns.rdataclass
-import dns.rdatatype
 
 from reconciler.errors import ConfigError, Problem
 from reconciler.model.common import Kind, ResourceRef, SecretRef
 from reconciler.model.desired import ComposeSource, DesiredResource, DesiredState
 from reconciler.model.digest import digest
+from reconciler.model.dnsvalues import canonical, parse_value
 from reconciler.model.kinds import (
     AnyDocument,
     DNSRecord,
@@ -303,23 +300,54 @@ def _zone_origin(ctx: _Ctx, zone_name: str) -> dns.name.Name | None:
 
 def _check_rdata(ctx: _Ctx, item: Validated, path: PathKey, rtype: str, values: list[str],
                  origin: dns.name.Name | None) -> None:
+    # Names inside values are absolute whatever the zone (see model.dnsvalues).
+    seen: dict[str, int] = {}
     for i, value in enumerate(values):
         try:
-            dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(rtype), value,
-                                origin=origin or dns.name.root)
-        except (dns.exception.DNSException, ValueError) as exc:
+            text = canonical(parse_value(rtype, value))
+        except ValueError as exc:
             ctx.add(item, (*path, i), f"not a valid {rtype} value: {exc}")
+            continue
+        if text in seen:
+            ctx.add(item, (*path, i), f"{value!r} is the same value as item {seen[text]}")
+        seen.setdefault(text, i)
+
+
+def _zone_key(ctx: _Ctx, zone_name: str) -> str:
+    origin = _zone_origin(ctx, zone_name)
+    return origin.to_text() if origin is not None else zone_name
+
+
+def _check_record_name(ctx: _Ctx, item: Validated, path: PathKey, name: str,
+                       rtype: str) -> None:
+    # The provider never touches these; declaring them is a mistake worth saying early.
+    if name.split(".", maxsplit=1)[0] == "_acme-challenge":
+        ctx.add(item, path, f"{name!r}: _acme-challenge names belong to ACME clients; "
+                "bosun never manages them")
+    elif name == "@" and rtype == "NS":
+        ctx.add(item, path, "the zone's own NS records at the apex are never managed by bosun")
+    elif name == "@" and rtype == "CNAME":
+        ctx.add(item, path, "a CNAME cannot sit at the zone apex (it would share the name "
+                "with SOA and NS)")
 
 
 def _check_dns(ctx: _Ctx) -> None:
     # Record sets are (zone, name, type); a CNAME owns its name alone.
     sets: dict[tuple[str, str], dict[str, Validated]] = defaultdict(dict)
+    zones: dict[str, Validated] = {}
     for item in ctx.items:
         doc = item.document
-        if isinstance(doc, DNSRecord):
+        if isinstance(doc, DNSZone):
+            if doc.spec.zone in zones:
+                other = zones[doc.spec.zone]
+                ctx.add(item, ("spec", "zone"), f"zone {doc.spec.zone!r} is also declared by "
+                        f"{other.ref} at {other.raw.start}")
+            zones.setdefault(doc.spec.zone, item)
+        elif isinstance(doc, DNSRecord):
             origin = _zone_origin(ctx, doc.spec.zone)
             _check_rdata(ctx, item, ("spec", "values"), doc.spec.type, doc.spec.values, origin)
-            key = (doc.spec.zone, doc.spec.name)
+            _check_record_name(ctx, item, ("spec", "name"), doc.spec.name, doc.spec.type)
+            key = (_zone_key(ctx, doc.spec.zone), doc.spec.name)
             if doc.spec.type in sets[key]:
                 other = sets[key][doc.spec.type]
                 ctx.add(item, ("spec", "type"),
@@ -332,6 +360,8 @@ def _check_dns(ctx: _Ctx) -> None:
             origin = _zone_origin(ctx, doc.spec.dns.zone)
             _check_rdata(ctx, item, ("spec", "dns", "values"), doc.spec.dns.type,
                          doc.spec.dns.values, origin)
+            if doc.spec.dns.type == "CNAME" and len(doc.spec.dns.values) != 1:
+                ctx.add(item, ("spec", "dns", "values"), "a CNAME record set has exactly one value")
             if zone is None or origin is None:
                 continue
             for i, host in enumerate(doc.spec.hosts):
@@ -340,8 +370,9 @@ def _check_dns(ctx: _Ctx) -> None:
                     ctx.add(item, ("spec", "hosts", i),
                             f"host {host!r} is not inside zone {origin.to_text()!r}")
                     continue
-                rel = name.relativize(origin).to_text()
-                key = (doc.spec.dns.zone, rel)
+                rel = name.relativize(origin).to_text().lower()
+                _check_record_name(ctx, item, ("spec", "hosts", i), rel, doc.spec.dns.type)
+                key = (origin.to_text(), rel)
                 if doc.spec.dns.type in sets[key]:
                     other = sets[key][doc.spec.dns.type]
                     ctx.add(item, ("spec", "dns"),
@@ -355,7 +386,8 @@ def _check_dns(ctx: _Ctx) -> None:
             others = ", ".join(f"{t} ({v.ref})" for t, v in sorted(by_type.items())
                                if t != "CNAME")
             ctx.add(cname, ("spec", "type"),
-                    f"a CNAME at {record_name!r} cannot share its name with other records: {others}")
+                    f"a CNAME at {record_name!r} cannot share its name with other records: "
+                    f"{others}")
 
 
 def _cycle_check(ctx: _Ctx, graph: dict[ResourceRef, set[ResourceRef]]) -> None:
