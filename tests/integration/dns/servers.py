@@ -13,6 +13,7 @@ apply sent exactly one UPDATE, or none.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 import shutil
@@ -244,9 +245,9 @@ zone "{self.origin}" {{
                                    + self.log_tail())
             try:
                 answer = dns.query.tcp(query, self.host, port=self.port, timeout=0.5)
-                if answer.rcode() == dns.rcode.NOERROR and answer.answer:
-                    if self.kind != "powerdns" or self._api_up():
-                        return
+                if (answer.rcode() == dns.rcode.NOERROR and answer.answer
+                        and (self.kind != "powerdns" or self._api_up())):
+                    return
             except (OSError, EOFError, dns.exception.DNSException):
                 pass
             if time.monotonic() > deadline:
@@ -383,10 +384,8 @@ class CountingProxy:
         except OSError:
             pass
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 upstream.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
             back.join(timeout=30)
             client.close()
             upstream.close()
@@ -402,10 +401,8 @@ class CountingProxy:
         except OSError:
             pass
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 dst.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
 
     def _count(self, wire: bytes) -> None:
         if len(wire) < 12:
