@@ -385,7 +385,9 @@ def _check_dns(ctx: _Ctx) -> None:
             cname = by_type["CNAME"]
             others = ", ".join(f"{t} ({v.ref})" for t, v in sorted(by_type.items())
                                if t != "CNAME")
-            ctx.add(cname, ("spec", "type"),
+            path: PathKey = ("spec", "dns", "type") if isinstance(cname.document, Route) \
+                else ("spec", "type")
+            ctx.add(cname, path,
                     f"a CNAME at {record_name!r} cannot share its name with other records: "
                     f"{others}")
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from providers.dns.backend import PartialWrite, ZoneBackend, backend_for
 from providers.dns.observation import Conflict, DNSObservation, ZoneFailure, ZoneRecords
 from providers.dns.planner import UNSAFE_MIN_SETS, UNSAFE_SHARE, ZonePlan, plan_zone
-from providers.dns.records import SetEdit, describe, fqdn
+from providers.dns.records import RecordSet, SetEdit, describe, fqdn
 from providers.dns.wanted import ZoneTarget, zone_targets
 from reconciler.errors import BosunError, PermanentError, ProviderError, UnsafePlanError
 from reconciler.model.common import Kind, ResourceRef
@@ -154,14 +154,15 @@ class DNSProvider:
         return results
 
     @staticmethod
-    def _mismatch(edit: SetEdit, seen: object, backend: ZoneBackend) -> str:
+    def _mismatch(edit: SetEdit, seen: RecordSet | None, backend: ZoneBackend) -> str:
         name = fqdn(edit.name, backend.origin)
-        text = (f"the server accepted the write but {name} {edit.type} is "
-                f"{describe(seen if isinstance(seen, type(edit.after)) else None)}, "
+        text = (f"the server accepted the write but {name} {edit.type} is {describe(seen)}, "
                 f"not {describe(edit.after)}")
-        if edit.type == "CNAME" or edit.after is None:
-            return text
-        return text + " (a CNAME at the name? servers drop data that conflicts with one)"
+        if edit.after is not None and seen is None:
+            if edit.type == "CNAME":
+                return text + " (servers drop a CNAME that shares its name with other data)"
+            return text + " (servers drop data added beside a CNAME)"
+        return text
 
     @staticmethod
     def _result(change: Change, outcome: ChangeOutcome, message: str, started: datetime,

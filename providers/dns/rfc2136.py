@@ -133,7 +133,9 @@ class RFC2136Zone:
                        f"{_PREREQ_FAILED[rcode]}); it will be planned again", sent, total,
                        temporary=True)
         hint = {
-            dns.rcode.REFUSED: "the server does not allow this client or key to update the zone",
+            dns.rcode.REFUSED: "the key or client may not update the zone, or the data "
+                               "failed the server's checks (BIND refuses MX and SRV targets "
+                               "inside the zone that have no address); see the server's log",
             dns.rcode.NOTAUTH: "the server is not authoritative for the zone or rejected the "
                                "TSIG key",
             dns.rcode.SERVFAIL: "the server failed to apply it",

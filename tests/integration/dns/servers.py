@@ -83,6 +83,7 @@ class DNSServer:
         secrets.token_bytes(32)).decode())
     tsig_algorithm: str = TSIG_ALGORITHM
     host: str = "127.0.0.1"
+    signed: bool = False  # knot only: sign the zone (DNSKEY, RRSIG, NSEC, CDS, CDNSKEY)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path = field(init=False)
 
@@ -146,6 +147,13 @@ zone:
   - domain: {self.origin}
     acl: bosun
 """
+        if self.signed:
+            conf = conf.replace("template:", """policy:
+  - id: signed
+    algorithm: ecdsap256sha256
+    nsec3: off
+    cds-cdnskey-publish: always
+template:""") + "    dnssec-signing: on\n    dnssec-policy: signed\n"
         (self.workdir / "knot.conf").write_text(conf)
 
     def _prepare_bind(self, records: list[str]) -> None:
