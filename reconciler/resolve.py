@@ -26,7 +26,7 @@ from reconciler.errors import ConfigError, Problem
 from reconciler.model.common import Kind, ResourceRef, SecretRef
 from reconciler.model.desired import ComposeSource, DesiredResource, DesiredState
 from reconciler.model.digest import digest
-from reconciler.model.dnsvalues import canonical, parse_value
+from reconciler.model.dnsvalues import canonical_text
 from reconciler.model.kinds import (
     AnyDocument,
     DNSRecord,
@@ -55,6 +55,7 @@ class _Ctx:
         self.by_ref: dict[ResourceRef, Validated] = {i.ref: i for i in items}
         self.problems: list[Problem] = []
         self.compose: dict[str, ComposeSource] = {}
+        self.origins: dict[str, dns.name.Name | None] = {}
 
     def add(self, item: Validated, path: PathKey, message: str) -> None:
         self.problems.append(
@@ -292,10 +293,13 @@ def _check_refs(ctx: _Ctx, item: Validated) -> None:
 
 
 def _zone_origin(ctx: _Ctx, zone_name: str) -> dns.name.Name | None:
-    zone = ctx.by_ref.get(ResourceRef(kind=Kind.DNS_ZONE, name=zone_name))
-    if zone is None or not isinstance(zone.document, DNSZone):
-        return None
-    return dns.name.from_text(zone.document.spec.zone)
+    if zone_name not in ctx.origins:
+        zone = ctx.by_ref.get(ResourceRef(kind=Kind.DNS_ZONE, name=zone_name))
+        ctx.origins[zone_name] = (
+            dns.name.from_text(zone.document.spec.zone)
+            if zone is not None and isinstance(zone.document, DNSZone) else None
+        )
+    return ctx.origins[zone_name]
 
 
 def _check_rdata(ctx: _Ctx, item: Validated, path: PathKey, rtype: str, values: list[str],
@@ -304,7 +308,7 @@ def _check_rdata(ctx: _Ctx, item: Validated, path: PathKey, rtype: str, values: 
     seen: dict[str, int] = {}
     for i, value in enumerate(values):
         try:
-            text = canonical(parse_value(rtype, value))
+            text = canonical_text(rtype, value)
         except ValueError as exc:
             ctx.add(item, (*path, i), f"not a valid {rtype} value: {exc}")
             continue

@@ -40,6 +40,29 @@ class DNSProvider:
 
     def __init__(self, backends: BackendFactory = backend_for) -> None:
         self._backends = backends
+        # observe and plan of one reconcile see the same desired state and zone
+        # reads: remember the last targets and zone plans instead of redoing them.
+        self._targets: tuple[str, dict[str, ZoneTarget]] | None = None
+        self._plans: dict[tuple[str, str], tuple[ZoneRecords, str, ZonePlan]] = {}
+
+    def _zone_targets(self, desired: DesiredState) -> dict[str, ZoneTarget]:
+        cached = self._targets
+        if cached is not None and cached[0] == desired.digest:
+            return cached[1]
+        targets = zone_targets(desired)
+        self._targets = (desired.digest, targets)
+        return targets
+
+    def _plan_zone(self, desired: DesiredState, target: ZoneTarget, records: ZoneRecords,
+                   owner: str) -> ZonePlan:
+        key = (desired.digest, target.resource)
+        cached = self._plans.get(key)
+        if cached is not None and cached[0] is records and cached[1] == owner:
+            return cached[2]
+        zone_plan = plan_zone(target, records, owner, self.name)
+        self._plans = {k: v for k, v in self._plans.items() if k[0] == desired.digest}
+        self._plans[key] = (records, owner, zone_plan)
+        return zone_plan
 
     # -- observe --------------------------------------------------------------------
 
@@ -47,7 +70,7 @@ class DNSProvider:
         return self._backends(target.spec_zone, ctx.secrets).read()
 
     def observe(self, desired: DesiredState, ctx: ProviderContext) -> DNSObservation:
-        targets = zone_targets(desired)
+        targets = self._zone_targets(desired)
         zones: dict[str, ZoneRecords] = {}
         failed: dict[str, ZoneFailure] = {}
         if targets:
@@ -68,7 +91,8 @@ class DNSProvider:
                                                records=tuple(targets[name].record_refs()))
         conflicts: list[Conflict] = []
         for name, records in sorted(zones.items()):
-            conflicts.extend(plan_zone(targets[name], records, ctx.owner, self.name).conflicts)
+            zone_plan = self._plan_zone(desired, targets[name], records, ctx.owner)
+            conflicts.extend(zone_plan.conflicts)
         return DNSObservation(zones=zones, failed=failed, conflicts=tuple(conflicts))
 
     # -- plan -----------------------------------------------------------------------
@@ -77,11 +101,11 @@ class DNSProvider:
              ctx: ProviderContext) -> list[Change]:
         changes: list[Change] = []
         unsafe: list[tuple[str, ZonePlan]] = []
-        for name, target in sorted(zone_targets(desired).items()):
+        for name, target in sorted(self._zone_targets(desired).items()):
             records = observed.zones.get(name)
             if records is None:
                 continue  # could not be read: reported by observed.failures()
-            zone_plan = plan_zone(target, records, ctx.owner, self.name)
+            zone_plan = self._plan_zone(desired, target, records, ctx.owner)
             if zone_plan.unsafe:
                 unsafe.append((records.origin, zone_plan))
             changes.extend(zone_plan.changes)
@@ -177,7 +201,7 @@ class DNSProvider:
                ctx: ProviderContext) -> dict[ResourceRef, Health]:
         out: dict[ResourceRef, Health] = {}
         conflicts = {c.ref: c.message for c in observed.conflicts}
-        for name, target in zone_targets(desired).items():
+        for name, target in self._zone_targets(desired).items():
             failure = observed.failed.get(name)
             records = observed.zones.get(name)
             if failure is not None or records is None:

@@ -71,7 +71,9 @@ def absolute_name(name: str, origin: dns.name.Name) -> dns.name.Name:
 
 
 def fqdn(name: str, origin: dns.name.Name) -> str:
-    return absolute_name(name, origin).to_text()
+    """Absolute presentation form of a relative name (both already escaped)."""
+    zone = origin.to_text()
+    return zone if name == "@" else f"{name}.{zone}"
 
 
 def from_rdataset(name: str, rdataset: dns.rdataset.Rdataset) -> RecordSet:

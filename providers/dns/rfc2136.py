@@ -3,25 +3,16 @@
 Everything goes over TCP: a transfer needs it, and an UPDATE of a large plan
 does not fit a UDP datagram.
 
-The write is one UPDATE message with a prerequisite that the zone's SOA is
-still exactly the one read with the plan: any change to the zone since then
-(a hand-made record, another reconciler) bumps the serial, the server
-answers NXRRSET and applies nothing, and the plan is made again. One SOA
-prerequisite keeps the message small; per-set prerequisites would double it.
-A plan too large for one message (65,535 bytes) is split; the first message
-keeps the SOA guard, the later ones (the serial has moved) guard each record
-set they touch instead: absent for a new set, present with exactly the values
-read for a changed one.
-
-Records go to ``present()``/``add()`` one rdata at a time: an rdataset passed
-whole carries its TTL into the prerequisite section, and servers answer
-FORMERR. Servers may also answer NOERROR and drop part of an update (a CNAME
-that conflicts with other data), so the provider re-reads after writing.
+The write is one UPDATE message guarded by the zone's SOA (``update`` builds
+it, and splits a plan too large for one message). Servers may answer NOERROR
+and drop part of an update (a CNAME that conflicts with other data), so the
+provider reads the zone again after writing.
 """
 
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -39,7 +30,8 @@ import dns.xfr
 
 from providers.dns.backend import READ_TIMEOUT, WRITE_TIMEOUT, PartialWrite
 from providers.dns.observation import ZoneRecords
-from providers.dns.records import RecordSet, SetEdit, SetKey, absolute_name, relative_name
+from providers.dns.records import RecordSet, SetEdit, SetKey, relative_name
+from providers.dns.update import Rendered, TooLarge, update_messages
 from reconciler.errors import ObserveError, PermanentError, ProviderError, TemporaryError
 from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.dnsvalues import canonical
@@ -106,10 +98,9 @@ class RFC2136Zone:
         soa_rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.SOA, soa,
                                         origin=dns.name.root, relativize=False)
         messages = self.messages(groups, soa_rdata)
-        for sent, message in enumerate(messages):
+        for sent, (message, wire) in enumerate(messages):
             try:
-                response = dns.query.tcp(message, self.host, port=self.port,
-                                         timeout=self.write_timeout)
+                response = self._exchange(message, wire)
             except Exception as exc:
                 self._fail(f"UPDATE to {self.where} failed: {_describe(exc, self.key)}",
                            sent, len(messages), temporary=_is_temporary(exc))
@@ -117,6 +108,20 @@ class RFC2136Zone:
             if rcode != dns.rcode.NOERROR:
                 self._refused(rcode, sent, len(messages))
         return len(messages)
+
+    def _exchange(self, message: dns.message.Message, wire: bytes) -> dns.message.Message:
+        """Send an already rendered (and signed) message over TCP; the answer, verified."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.settimeout(self.write_timeout)
+            sock.connect((self.host, self.port))
+            dns.query.send_tcp(sock, wire)
+            response, _ = dns.query.receive_tcp(
+                sock, expiration=time.time() + self.write_timeout, keyring=message.keyring,
+                request_mac=message.mac)
+        if not message.is_response(response):
+            raise dns.query.BadResponse
+        return response
 
     def _fail(self, message: str, sent: int, total: int, temporary: bool) -> NoReturn:
         if sent:
@@ -145,47 +150,14 @@ class RFC2136Zone:
         self._fail(f"UPDATE of zone {zone} refused by {self.where}: {text} ({hint})", sent,
                    total, temporary=rcode == dns.rcode.SERVFAIL)
 
-    def _message(self, edits: list[SetEdit], soa: dns.rdata.Rdata | None
-                 ) -> dns.update.UpdateMessage:
-        update = dns.update.UpdateMessage(
-            self.origin, keyring=self._keyring(), keyname=self.key.name if self.key else None,
-        )
-        if soa is not None:
-            update.present(self.origin, soa)
-        else:
-            for edit in edits:
-                name = absolute_name(edit.name, self.origin)
-                if edit.before is None:
-                    update.absent(name, edit.type)
-                else:
-                    update.present(name, *edit.before.rdatas())
-        # Deletes first: a CNAME may replace other data at the same name.
-        for edit in edits:
-            if edit.before is not None:
-                update.delete(absolute_name(edit.name, self.origin), edit.type)
-        for edit in edits:
-            if edit.after is not None:
-                update.add(absolute_name(edit.name, self.origin), edit.after.ttl,
-                           *edit.after.rdatas())
-        return update
-
     def messages(self, groups: Sequence[Sequence[SetEdit]], soa: dns.rdata.Rdata
-                 ) -> list[dns.update.UpdateMessage]:
-        """As few UPDATE messages as fit the edits; the first is guarded by ``soa``."""
-        return self._pack([list(g) for g in groups], soa)
-
-    def _pack(self, groups: list[list[SetEdit]], soa: dns.rdata.Rdata | None
-              ) -> list[dns.update.UpdateMessage]:
-        message = self._message([e for g in groups for e in g], soa)
+                 ) -> list[Rendered]:
+        """As few UPDATE messages as hold the edits; the first is guarded by ``soa``."""
         try:
-            message.to_wire()
-        except dns.exception.TooBig:
-            if len(groups) == 1:
-                raise PermanentError("one record set does not fit in a DNS message",
-                                     self.ref) from None
-            half = len(groups) // 2
-            return self._pack(groups[:half], soa) + self._pack(groups[half:], None)
-        return [message]
+            return update_messages(self.origin, self.key, groups, soa)
+        except TooLarge as exc:
+            raise PermanentError(f"the record set {exc} does not fit in one DNS message",
+                                 self.ref) from None
 
 
 def parse_axfr(resource: str, origin: dns.name.Name,

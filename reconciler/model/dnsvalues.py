@@ -19,6 +19,7 @@ so that spelling never shows up as a change:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import dns.exception
 import dns.name
@@ -32,6 +33,12 @@ _IPV4_LOOSE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 # from a fully qualified one without a dot.
 _PROBE_ORIGIN = dns.name.from_text("bosun-relative-probe.invalid.")
 TXT_CHUNK = 255
+# Types whose data holds no domain name: their presentation form is already
+# canonical, and there is no relative name to look for.
+_NAMELESS = frozenset(dns.rdatatype.from_text(t) for t in (
+    "A", "AAAA", "TXT", "SPF", "CAA", "SSHFP", "TLSA", "SMIMEA", "DS", "CDS", "DNSKEY",
+    "CDNSKEY", "NSEC3", "NSEC3PARAM", "HINFO", "LOC", "OPENPGPKEY", "URI", "CERT", "DHCID",
+))
 
 
 def _txt(text: str) -> dns.rdata.Rdata:
@@ -65,6 +72,8 @@ def parse_value(rtype: str, text: str) -> dns.rdata.Rdata:
                                     relativize=False)
     except (dns.exception.DNSException, ValueError) as exc:
         raise ValueError(str(exc) or type(exc).__name__) from None
+    if rdtype in _NAMELESS:
+        return probe
     for name in _names(probe):
         if name.is_subdomain(_PROBE_ORIGIN):
             relative = name.relativize(_PROBE_ORIGIN)
@@ -80,14 +89,24 @@ def parse_value(rtype: str, text: str) -> dns.rdata.Rdata:
 
 def canonical(rdata: dns.rdata.Rdata) -> str:
     """The value in one spelling: lower-case names with a trailing dot, short addresses."""
+    if rdata.rdtype in _NAMELESS:
+        return rdata.to_text()
+    # The DNSSEC canonical wire form lower-cases embedded names (RFC 4034 6.2).
     wire = rdata.to_digestable(dns.name.root)
     again = dns.rdata.from_wire(rdata.rdclass, rdata.rdtype, wire, 0, len(wire))
     return again.to_text(origin=None, relativize=False)
 
 
+@lru_cache(maxsize=1 << 16)
+def canonical_text(rtype: str, text: str) -> str:
+    """``canonical(parse_value(rtype, text))``, remembered: validation and every
+    plan of a reconcile read the same values."""
+    return canonical(parse_value(rtype, text))
+
+
 def canonical_values(rtype: str, values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """Sorted canonical forms of ``values``, duplicates dropped."""
-    return tuple(sorted({canonical(parse_value(rtype, v)) for v in values}))
+    return tuple(sorted({canonical_text(rtype, v) for v in values}))
 
 
-__all__ = ["canonical", "canonical_values", "parse_value"]
+__all__ = ["canonical", "canonical_text", "canonical_values", "parse_value"]

@@ -1,0 +1,192 @@
+"""Benchmark: 2,000 records in a Knot zone, bosun against octoDNS (octodns-bind), same run.
+
+    .venv/bin/python bench/dns.py [--records 2000] [--runs 3]
+
+Both tools get the same job on the same Knot server (Debian's knotd on a
+random loopback port, TSIG key, a fresh zone before every apply): create
+2,000 A records in an empty zone, then plan again and find nothing to do.
+Each step is one run of the tool's own command line (``bosun plan``/``apply``
+against ``octodns-sync``/``octodns-sync --doit``), timed wall-clock, median of
+``--runs``. Both talk to Knot through a counting proxy, which reports how many
+UPDATE messages and zone transfers each step sent.
+
+bosun's zone is ``authoritative`` (like octoDNS, it owns the whole zone, no
+markers); a last line shows a ``shared`` zone, whose 2,000 ownership markers
+double the data and no longer fit one DNS message.
+
+octoDNS and octodns-bind are installed on first use into their own virtual
+environment (in the temporary folder), from PyPI with pip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# This file is bench/dns.py: its folder must not shadow dnspython's `dns`.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
+
+from tests.integration.dns.servers import CountingProxy, DNSServer  # noqa: E402
+
+BOSUN = Path(sys.executable).with_name("bosun")
+OCTO_VENV = Path(tempfile.gettempdir()) / "bosun-bench-octodns-venv"
+OCTO_PACKAGES = ["octodns", "octodns-bind"]
+
+
+def octodns_sync() -> Path:
+    binary = OCTO_VENV / "bin" / "octodns-sync"
+    if not binary.exists():
+        print(f"installing {' '.join(OCTO_PACKAGES)} into {OCTO_VENV} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(OCTO_VENV)], check=True)
+        subprocess.run([str(OCTO_VENV / "bin" / "pip"), "install", "-q", *OCTO_PACKAGES],
+                       check=True)
+    return binary
+
+
+def octodns_version() -> str:
+    out = subprocess.run([str(OCTO_VENV / "bin" / "pip"), "list", "--format", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    found = {p["name"].lower(): p["version"] for p in json.loads(out)}
+    return ", ".join(f"{n} {found.get(n, '?')}" for n in OCTO_PACKAGES)
+
+
+def hosts(count: int) -> list[tuple[str, str]]:
+    return [(f"host{i}", f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}")
+            for i in range(count)]
+
+
+def write_bosun_repo(folder: Path, server: DNSServer, proxy: CountingProxy, count: int,
+                     ownership: str) -> dict[str, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    docs = [
+        {"apiVersion": "bosun/v1", "kind": "DNSZone", "metadata": {"name": "bench"},
+         "spec": {"zone": server.zone, "server": proxy.address, "ownership": ownership,
+                  "tsig": {"secret": "bench-tsig"}}},
+        {"apiVersion": "bosun/v1", "kind": "Secret", "metadata": {"name": "bench-tsig"},
+         "spec": {"from": "env", "keys": {"name": "BENCH_TSIG_NAME",
+                                          "secret": "BENCH_TSIG_SECRET"}}},
+    ]
+    if ownership == "authoritative":  # a shared zone leaves the hand-made glue alone
+        docs.append({"apiVersion": "bosun/v1", "kind": "DNSRecord", "metadata": {"name": "ns1"},
+                     "spec": {"zone": "bench", "name": "ns1", "type": "A", "ttl": 3600,
+                              "values": ["127.0.0.1"]}})
+    docs += [{"apiVersion": "bosun/v1", "kind": "DNSRecord", "metadata": {"name": name},
+              "spec": {"zone": "bench", "name": name, "type": "A", "ttl": 300,
+                       "values": [address]}}
+             for name, address in hosts(count)]
+    (folder / "records.yaml").write_text("\n---\n".join(json.dumps(d) for d in docs) + "\n")
+    return {"BENCH_TSIG_NAME": server.tsig_name, "BENCH_TSIG_SECRET": server.tsig_secret}
+
+
+def write_octodns_config(folder: Path, server: DNSServer, proxy: CountingProxy,
+                         count: int) -> dict[str, str]:
+    (folder / "zones").mkdir(parents=True, exist_ok=True)
+    records = {"ns1": {"type": "A", "ttl": 3600, "value": "127.0.0.1"}}
+    records.update({name: {"type": "A", "ttl": 300, "value": address}
+                    for name, address in hosts(count)})
+    (folder / "zones" / f"{server.origin}yaml").write_text(json.dumps(records))
+    config = {
+        "providers": {
+            "config": {"class": "octodns.provider.yaml.YamlProvider",
+                       "directory": str(folder / "zones"), "enforce_order": False},
+            "knot": {"class": "octodns_bind.Rfc2136Provider", "host": "127.0.0.1",
+                     "port": proxy.port, "key_name": "env/BENCH_TSIG_NAME",
+                     "key_secret": "env/BENCH_TSIG_SECRET", "key_algorithm": "hmac-sha256"},
+        },
+        "zones": {server.origin: {"sources": ["config"], "targets": ["knot"]}},
+    }
+    (folder / "config.yaml").write_text(json.dumps(config))
+    return {"BENCH_TSIG_NAME": server.tsig_name, "BENCH_TSIG_SECRET": server.tsig_secret}
+
+
+def timed(command: list[str], env: dict[str, str], expect: int = 0) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != expect:
+        raise SystemExit(f"{' '.join(command[:3])} exited {done.returncode}:\n"
+                         f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return seconds
+
+
+def fresh_zone(server: DNSServer) -> None:
+    server.stop()
+    server.prepare()
+    server.start()
+
+
+def measure(tool: str, server: DNSServer, proxy: CountingProxy, work: Path, count: int,
+            runs: int, ownership: str = "authoritative") -> dict[str, float]:
+    if tool == "bosun":
+        env = write_bosun_repo(work, server, proxy, count, ownership)
+        base = [str(BOSUN)]
+        plan_cmd = [*base, "plan", str(work), "--provider", "dns", "--state-dir",
+                    str(work / ".state")]
+        apply_cmd = [*base, "apply", str(work), "--provider", "dns", "--state-dir",
+                     str(work / ".state")]
+    else:
+        env = write_octodns_config(work, server, proxy, count)
+        sync = str(octodns_sync())
+        plan_cmd = [sync, "--config-file", str(work / "config.yaml"), "--quiet"]
+        apply_cmd = [*plan_cmd, "--doit", "--force"]
+    plan, apply, noop = [], [], []
+    updates, transfers = 0, 0
+    for _ in range(runs):
+        fresh_zone(server)
+        plan.append(timed(plan_cmd, env))
+        proxy.reset()
+        apply.append(timed(apply_cmd, env))
+        updates, transfers = proxy.updates(), proxy.transfers()
+        proxy.reset()
+        noop.append(timed(plan_cmd, env))
+        if proxy.updates():
+            raise SystemExit(f"{tool}: the second plan sent an UPDATE")
+    return {"plan": statistics.median(plan), "apply": statistics.median(apply),
+            "noop": statistics.median(noop), "updates": updates, "transfers": transfers}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    octodns_sync()
+    with tempfile.TemporaryDirectory(prefix="bosun-bench-dns-") as tmp:
+        work = Path(tmp)
+        server = DNSServer(kind="knot", zone="bench.example", workdir=work / "knot")
+        server.prepare()
+        server.start()
+        proxy = CountingProxy(server.host, server.port)
+        try:
+            bosun = measure("bosun", server, proxy, work / "bosun", args.records, args.runs)
+            octo = measure("octodns", server, proxy, work / "octodns", args.records, args.runs)
+            shared = measure("bosun", server, proxy, work / "shared", args.records, 1,
+                             ownership="shared")
+        finally:
+            proxy.close()
+            server.stop()
+    print(f"\nDNS: {args.records} A records into an empty Knot zone "
+          f"(knotd, TSIG, loopback), median of {args.runs} runs; {octodns_version()}")
+    print(f"{'':28}{'plan':>9}{'apply':>9}{'no-op plan':>12}{'UPDATEs':>9}{'AXFRs':>7}")
+    for label, row in (("bosun (authoritative zone)", bosun),
+                       ("octoDNS + octodns-bind", octo),
+                       ("bosun (shared, markers)", shared)):
+        print(f"{label:28}{row['plan']:8.2f}s{row['apply']:8.2f}s{row['noop']:11.2f}s"
+              f"{int(row['updates']):9d}{int(row['transfers']):7d}")
+    ratio = octo["apply"] / bosun["apply"] if bosun["apply"] else 0.0
+    print(f"\napply: bosun {bosun['apply']:.2f}s vs octoDNS {octo['apply']:.2f}s "
+          f"({ratio:.2f}x); plan: bosun {bosun['plan']:.2f}s vs octoDNS {octo['plan']:.2f}s; "
+          f"bosun sent {int(bosun['updates'])} UPDATE, octoDNS {int(octo['updates'])}.")
+
+
+if __name__ == "__main__":
+    main()
