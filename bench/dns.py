@@ -6,9 +6,11 @@ Both tools get the same job on the same Knot server (Debian's knotd on a
 random loopback port, TSIG key, a fresh zone before every apply): create
 2,000 A records in an empty zone, then plan again and find nothing to do.
 Each step is one run of the tool's own command line (``bosun plan``/``apply``
-against ``octodns-sync``/``octodns-sync --doit``), timed wall-clock, median of
-``--runs``. Both talk to Knot through a counting proxy, which reports how many
-UPDATE messages and zone transfers each step sent.
+against ``octodns-sync``/``octodns-sync --doit``), timed wall-clock and by the
+CPU time of the tool's process (steadier on a shared machine), median of
+``--runs``, the two tools' runs interleaved. Both talk to Knot through a
+counting proxy, which reports how many UPDATE messages and zone transfers each
+step sent.
 
 bosun's zone is ``authoritative`` (like octoDNS, it owns the whole zone, no
 markers); a last line shows a ``shared`` zone, whose 2,000 ownership markers
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -108,14 +111,27 @@ def write_octodns_config(folder: Path, server: DNSServer, proxy: CountingProxy,
     return {"BENCH_TSIG_NAME": server.tsig_name, "BENCH_TSIG_SECRET": server.tsig_secret}
 
 
-def timed(command: list[str], env: dict[str, str], expect: int = 0) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode != expect:
-        raise SystemExit(f"{' '.join(command[:3])} exited {done.returncode}:\n"
-                         f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return seconds
+class Timing:
+    """Wall-clock and CPU (user + system) seconds of the tool's own process."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def run(self, command: list[str], env: dict[str, str]) -> None:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run(command, env={**os.environ, **env}, capture_output=True,
+                              text=True, check=False)
+        self.wall.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(command[:3])} exited {done.returncode}:\n"
+                             f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+
+    def median(self) -> tuple[float, float]:
+        return statistics.median(self.wall), statistics.median(self.cpu)
 
 
 def fresh_zone(server: DNSServer) -> None:
@@ -124,34 +140,37 @@ def fresh_zone(server: DNSServer) -> None:
     server.start()
 
 
-def measure(tool: str, server: DNSServer, proxy: CountingProxy, work: Path, count: int,
-            runs: int, ownership: str = "authoritative") -> dict[str, float]:
-    if tool == "bosun":
-        env = write_bosun_repo(work, server, proxy, count, ownership)
-        base = [str(BOSUN)]
-        plan_cmd = [*base, "plan", str(work), "--provider", "dns", "--state-dir",
-                    str(work / ".state")]
-        apply_cmd = [*base, "apply", str(work), "--provider", "dns", "--state-dir",
-                     str(work / ".state")]
-    else:
-        env = write_octodns_config(work, server, proxy, count)
-        sync = str(octodns_sync())
-        plan_cmd = [sync, "--config-file", str(work / "config.yaml"), "--quiet"]
-        apply_cmd = [*plan_cmd, "--doit", "--force"]
-    plan, apply, noop = [], [], []
-    updates, transfers = 0, 0
-    for _ in range(runs):
-        fresh_zone(server)
-        plan.append(timed(plan_cmd, env))
-        proxy.reset()
-        apply.append(timed(apply_cmd, env))
-        updates, transfers = proxy.updates(), proxy.transfers()
-        proxy.reset()
-        noop.append(timed(plan_cmd, env))
-        if proxy.updates():
-            raise SystemExit(f"{tool}: the second plan sent an UPDATE")
-    return {"plan": statistics.median(plan), "apply": statistics.median(apply),
-            "noop": statistics.median(noop), "updates": updates, "transfers": transfers}
+class Tool:
+    """One tool's three commands against the zone, and what they measured."""
+
+    def __init__(self, name: str, server: DNSServer, proxy: CountingProxy, work: Path,
+                 count: int, ownership: str = "authoritative") -> None:
+        self.name = name
+        self.server = server
+        self.proxy = proxy
+        if name == "octodns":
+            self.env = write_octodns_config(work, server, proxy, count)
+            sync = str(octodns_sync())
+            self.plan_cmd = [sync, "--config-file", str(work / "config.yaml"), "--quiet"]
+            self.apply_cmd = [*self.plan_cmd, "--doit", "--force"]
+        else:
+            self.env = write_bosun_repo(work, server, proxy, count, ownership)
+            common = [str(work), "--provider", "dns", "--state-dir", str(work / ".state")]
+            self.plan_cmd = [str(BOSUN), "plan", *common]
+            self.apply_cmd = [str(BOSUN), "apply", *common]
+        self.plan, self.apply, self.noop = Timing(), Timing(), Timing()
+        self.updates = self.transfers = 0
+
+    def once(self) -> None:
+        fresh_zone(self.server)
+        self.plan.run(self.plan_cmd, self.env)
+        self.proxy.reset()
+        self.apply.run(self.apply_cmd, self.env)
+        self.updates, self.transfers = self.proxy.updates(), self.proxy.transfers()
+        self.proxy.reset()
+        self.noop.run(self.plan_cmd, self.env)
+        if self.proxy.updates():
+            raise SystemExit(f"{self.name}: the second plan sent an UPDATE")
 
 
 def main() -> None:
@@ -167,25 +186,34 @@ def main() -> None:
         server.start()
         proxy = CountingProxy(server.host, server.port)
         try:
-            bosun = measure("bosun", server, proxy, work / "bosun", args.records, args.runs)
-            octo = measure("octodns", server, proxy, work / "octodns", args.records, args.runs)
-            shared = measure("bosun", server, proxy, work / "shared", args.records, 1,
-                             ownership="shared")
+            bosun = Tool("bosun", server, proxy, work / "bosun", args.records)
+            octo = Tool("octodns", server, proxy, work / "octodns", args.records)
+            shared = Tool("bosun", server, proxy, work / "shared", args.records, "shared")
+            # Interleaved, so that load from elsewhere on the machine hits both alike.
+            for run in range(args.runs):
+                for tool in (bosun, octo) if run % 2 == 0 else (octo, bosun):
+                    tool.once()
+            shared.once()
         finally:
             proxy.close()
             server.stop()
-    print(f"\nDNS: {args.records} A records into an empty Knot zone "
-          f"(knotd, TSIG, loopback), median of {args.runs} runs; {octodns_version()}")
-    print(f"{'':28}{'plan':>9}{'apply':>9}{'no-op plan':>12}{'UPDATEs':>9}{'AXFRs':>7}")
-    for label, row in (("bosun (authoritative zone)", bosun),
-                       ("octoDNS + octodns-bind", octo),
-                       ("bosun (shared, markers)", shared)):
-        print(f"{label:28}{row['plan']:8.2f}s{row['apply']:8.2f}s{row['noop']:11.2f}s"
-              f"{int(row['updates']):9d}{int(row['transfers']):7d}")
-    ratio = octo["apply"] / bosun["apply"] if bosun["apply"] else 0.0
-    print(f"\napply: bosun {bosun['apply']:.2f}s vs octoDNS {octo['apply']:.2f}s "
-          f"({ratio:.2f}x); plan: bosun {bosun['plan']:.2f}s vs octoDNS {octo['plan']:.2f}s; "
-          f"bosun sent {int(bosun['updates'])} UPDATE, octoDNS {int(octo['updates'])}.")
+    print(f"\nDNS: {args.records} A records into an empty Knot zone (knotd, TSIG, loopback); "
+          f"median of {args.runs} interleaved runs, wall-clock (CPU of the tool's process)")
+    print(f"peer: {octodns_version()}")
+    print(f"{'':27}{'plan':>15}{'apply':>15}{'no-op plan':>15}{'UPDATEs':>9}{'AXFRs':>7}")
+    rows = (("bosun (authoritative zone)", bosun), ("octoDNS + octodns-bind", octo),
+            ("bosun (shared, 1 run)", shared))
+    for label, tool in rows:
+        cells = "".join(f"{w:7.2f}s ({c:4.2f})" for w, c in
+                        (tool.plan.median(), tool.apply.median(), tool.noop.median()))
+        print(f"{label:27}{cells}{tool.updates:9d}{tool.transfers:7d}")
+    bp, op = bosun.plan.median(), octo.plan.median()
+    ba, oa = bosun.apply.median(), octo.apply.median()
+    print(f"\nplan:  bosun {bp[0]:.2f}s vs octoDNS {op[0]:.2f}s wall, "
+          f"{bp[1]:.2f}s vs {op[1]:.2f}s CPU")
+    print(f"apply: bosun {ba[0]:.2f}s vs octoDNS {oa[0]:.2f}s wall, "
+          f"{ba[1]:.2f}s vs {oa[1]:.2f}s CPU; "
+          f"UPDATE messages: bosun {bosun.updates}, octoDNS {octo.updates}")
 
 
 if __name__ == "__main__":

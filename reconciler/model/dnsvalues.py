@@ -101,6 +101,10 @@ def canonical(rdata: dns.rdata.Rdata) -> str:
 def canonical_text(rtype: str, text: str) -> str:
     """``canonical(parse_value(rtype, text))``, remembered: validation and every
     plan of a reconcile read the same values."""
+    if rtype == "A" and _IPV4_LOOSE.match(text.strip()):
+        octets = [int(part) for part in text.strip().split(".")]
+        if all(o <= 255 for o in octets):  # the common case, without building an rdata
+            return ".".join(str(o) for o in octets)
     return canonical(parse_value(rtype, text))
 
 
