@@ -302,8 +302,8 @@ def _zone_origin(ctx: _Ctx, zone_name: str) -> dns.name.Name | None:
     return ctx.origins[zone_name]
 
 
-def _check_rdata(ctx: _Ctx, item: Validated, path: PathKey, rtype: str, values: list[str],
-                 origin: dns.name.Name | None) -> None:
+def _check_rdata(ctx: _Ctx, item: Validated, path: PathKey, rtype: str,
+                 values: list[str]) -> None:
     # Names inside values are absolute whatever the zone (see model.dnsvalues).
     seen: dict[str, int] = {}
     for i, value in enumerate(values):
@@ -348,8 +348,7 @@ def _check_dns(ctx: _Ctx) -> None:
                         f"{other.ref} at {other.raw.start}")
             zones.setdefault(doc.spec.zone, item)
         elif isinstance(doc, DNSRecord):
-            origin = _zone_origin(ctx, doc.spec.zone)
-            _check_rdata(ctx, item, ("spec", "values"), doc.spec.type, doc.spec.values, origin)
+            _check_rdata(ctx, item, ("spec", "values"), doc.spec.type, doc.spec.values)
             _check_record_name(ctx, item, ("spec", "name"), doc.spec.name, doc.spec.type)
             key = (_zone_key(ctx, doc.spec.zone), doc.spec.name)
             if doc.spec.type in sets[key]:
@@ -363,7 +362,7 @@ def _check_dns(ctx: _Ctx) -> None:
             zone = ctx.by_ref.get(ResourceRef(kind=Kind.DNS_ZONE, name=doc.spec.dns.zone))
             origin = _zone_origin(ctx, doc.spec.dns.zone)
             _check_rdata(ctx, item, ("spec", "dns", "values"), doc.spec.dns.type,
-                         doc.spec.dns.values, origin)
+                         doc.spec.dns.values)
             if doc.spec.dns.type == "CNAME" and len(doc.spec.dns.values) != 1:
                 ctx.add(item, ("spec", "dns", "values"), "a CNAME record set has exactly one value")
             if zone is None or origin is None:
