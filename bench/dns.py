@@ -173,6 +173,34 @@ class Tool:
             raise SystemExit(f"{self.name}: the second plan sent an UPDATE")
 
 
+def breakdown(server: DNSServer, proxy: CountingProxy, work: Path, count: int) -> str:
+    """CPU seconds of each stage of one bosun apply, in this process."""
+    from reconciler import observe as observe_stage
+    from reconciler import plan as plan_stage
+    from reconciler.pipeline import Reconciler, load_desired
+
+    env = write_bosun_repo(work, server, proxy, count, "authoritative")
+    fresh_zone(server)
+    clock = time.process_time
+    start = clock()
+    desired = load_desired(work)
+    loaded = clock()
+    reconciler = Reconciler(state_dir=work / ".state", provider_names=["dns"], environ=env)
+    ctx = reconciler.context(desired)
+    seen = observe_stage.observe(desired, reconciler.providers, ctx)
+    observed = clock()
+    plan = plan_stage.make_plan(desired, reconciler.providers, seen.states, dict(seen.errors),
+                                ctx)
+    planned = clock()
+    [provider] = reconciler.providers
+    results = provider.apply(list(plan.changes), desired, ctx)
+    applied = clock()
+    assert all(r.outcome.value == "applied" for r in results)
+    return (f"bosun stages, CPU: load+validate+resolve {loaded - start:.2f}s, observe (AXFR) "
+            f"{observed - loaded:.2f}s, plan {planned - observed:.2f}s, apply (UPDATE + AXFR "
+            f"to verify) {applied - planned:.2f}s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=2000)
@@ -194,6 +222,7 @@ def main() -> None:
                 for tool in (bosun, octo) if run % 2 == 0 else (octo, bosun):
                     tool.once()
             shared.once()
+            stages = breakdown(server, proxy, work / "stages", args.records)
         finally:
             proxy.close()
             server.stop()
@@ -207,6 +236,7 @@ def main() -> None:
         cells = "".join(f"{w:7.2f}s ({c:4.2f})" for w, c in
                         (tool.plan.median(), tool.apply.median(), tool.noop.median()))
         print(f"{label:27}{cells}{tool.updates:9d}{tool.transfers:7d}")
+    print(stages)
     bp, op = bosun.plan.median(), octo.plan.median()
     ba, oa = bosun.apply.median(), octo.apply.median()
     print(f"\nplan:  bosun {bp[0]:.2f}s vs octoDNS {op[0]:.2f}s wall, "
