@@ -182,3 +182,23 @@ def test_shared_zone_deletes_only_its_own(tmp_path: Path) -> None:
     assert [(c.action, str(c.ref)) for c in changes] == [(ChangeAction.DELETE, "DNSRecord/h1")]
     provider.apply(changes, emptied, ctx)
     assert set(server.sets) == {("hand", "A")}
+
+
+def test_renaming_the_resource_only_rewrites_the_marker(tmp_path: Path) -> None:
+    server = MemoryZone([])
+    provider = provider_for(server)
+    first = repo(tmp_path, {"blog": HOSTS["h1"]}, ownership="shared")
+    ctx = context(tmp_path, first)
+    provider.apply(provider.plan(first, provider.observe(first, ctx), ctx), first, ctx)
+    renamed = repo(tmp_path, {"weblog": HOSTS["h1"]}, ownership="shared")
+    ctx = context(tmp_path, renamed)
+    [change] = provider.plan(renamed, provider.observe(renamed, ctx), ctx)
+    assert (change.action, str(change.ref), change.reason) == (
+        ChangeAction.UPDATE, "DNSRecord/weblog", "ownership marker out of date")
+    [diff] = change.diffs
+    assert diff.path == "marker" and diff.after.endswith('bosun/resource=DNSRecord/weblog"')
+    edits = [SetEdit.model_validate(e) for e in change.payload["edits"]]
+    assert [(e.name, e.type) for e in edits] == [("bosun-a-h1", "TXT")]
+    [result] = provider.apply([change], renamed, ctx)
+    assert result.outcome is ChangeOutcome.APPLIED
+    assert provider.plan(renamed, provider.observe(renamed, ctx), ctx) == []
