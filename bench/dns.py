@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from tests.integration.dns.servers import CountingProxy, DNSServer  # noqa: E402
+from tests.integration.dns.proxy import CountingProxy  # noqa: E402
+from tests.integration.dns.servers import DNSServer  # noqa: E402
 
 BOSUN = Path(sys.executable).with_name("bosun")
 OCTO_VENV = Path(tempfile.gettempdir()) / "bosun-bench-octodns-venv"

@@ -28,7 +28,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
-from tests.integration.dns.servers import CountingProxy, DNSServer, start_server
+from tests.integration.dns.proxy import CountingProxy
+from tests.integration.dns.servers import DNSServer, start_server
 
 KINDS = ("knot", "bind", "powerdns")
 RFC2136_KINDS = ("knot", "bind")
