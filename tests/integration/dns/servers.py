@@ -27,8 +27,6 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-from tests.integration.dns.proxy import CountingProxy
-
 TSIG_NAME = "bosun-key."
 TSIG_ALGORITHM = "hmac-sha256"
 PDNS_SCHEMA = Path("/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql")
