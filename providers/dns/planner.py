@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from providers.dns.observation import Conflict, ZoneRecords
 from providers.dns.ownership import Marker, marker_name, parse_marker, protected
-from providers.dns.records import RecordSet, SetEdit, SetKey, fqdn
+from providers.dns.records import RecordSet, SetEdit, SetKey
 from providers.dns.wanted import WantedSet, ZoneTarget, set_ref
 from reconciler.model.common import ResourceRef
 from reconciler.model.plan import Change, ChangeAction, FieldDiff
@@ -55,11 +55,13 @@ class _Zone:
     raw: dict[SetKey, RecordSet] = field(default_factory=dict)
     records: dict[SetKey, RecordSet] = field(default_factory=dict)
     markers: dict[str, Marker] = field(default_factory=dict)
+    types_at: dict[str, list[str]] = field(default_factory=dict)
     deleted: set[SetKey] = field(default_factory=set)
     out: ZonePlan = field(default_factory=ZonePlan)
+    origin_text: str = ""
 
     def fqdn(self, name: str) -> str:
-        return fqdn(name, self.target.origin)
+        return self.origin_text if name == "@" else f"{name}.{self.origin_text}"
 
     def change(self, action: ChangeAction, ref: ResourceRef, reason: str,
                edits: list[SetEdit], diffs: list[FieldDiff], details: list[str]) -> None:
@@ -109,6 +111,7 @@ def _read(z: _Zone) -> None:
                 z.markers[records.name] = marker
                 continue
         z.records[records.key] = records
+        z.types_at.setdefault(records.name, []).append(records.type)
     z.out.size = len(z.records)
 
 
@@ -143,7 +146,7 @@ def _plan_deletes(z: _Zone) -> None:
 
 def _cname_conflict(z: _Zone, wanted: WantedSet) -> str | None:
     name, rtype = wanted.records.key
-    staying = sorted(t for (n, t) in z.records if n == name and (n, t) not in z.deleted
+    staying = sorted(t for t in z.types_at.get(name, ()) if (name, t) not in z.deleted
                      and t != rtype)
     if rtype == "CNAME" and staying:
         return (f"a CNAME at {z.fqdn(name)} would share the name with existing "
@@ -244,7 +247,8 @@ def _plan_orphan_markers(z: _Zone) -> None:
 def plan_zone(target: ZoneTarget, observed: ZoneRecords, owner: str,
               provider: str = "dns") -> ZonePlan:
     """Changes that make the zone hold what ``target`` wants, and what stands in the way."""
-    z = _Zone(target=target, observed=observed, owner=owner, provider=provider)
+    z = _Zone(target=target, observed=observed, owner=owner, provider=provider,
+              origin_text=target.origin.to_text())
     _read(z)
     _plan_deletes(z)
     for _key, wanted in sorted(target.sets.items()):
