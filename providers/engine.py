@@ -87,7 +87,9 @@ def translate(exc: BaseException, ref: ResourceRef | None, *, reading: bool) -> 
     """bosun's error for an engine exception."""
     if isinstance(exc, requests.exceptions.ConnectionError | FileNotFoundError
                   | ConnectionRefusedError):
-        message = f"engine not reachable: {_short(exc)}"
+        short = _short(exc)
+        message = short if short.startswith("engine not reachable") \
+            else f"engine not reachable: {short}"
         return ObserveError(message, ref) if reading else TemporaryError(message, ref)
     if isinstance(exc, requests.exceptions.Timeout):
         message = "engine did not answer in time"

@@ -21,12 +21,15 @@ from reconciler import policy as policy_stage
 from reconciler import resolve as resolve_stage
 from reconciler import validate as validate_stage
 from reconciler.apply import apply_plan
-from reconciler.errors import ConfigError, PolicyViolation
+from reconciler.errors import BosunError, ConfigError, PolicyViolation
+from reconciler.model.common import ResourceRef
 from reconciler.model.desired import DesiredState
 from reconciler.model.kinds import Policy
 from reconciler.model.plan import ApplyReport, ChangeResult, Plan, PlanWarning
 from reconciler.model.source import Revision
-from reconciler.provider import ApplyOptions, Provider, ProviderContext
+from reconciler.model.status import Health, HealthState
+from reconciler.observe import Observations
+from reconciler.provider import ApplyOptions, KeyValueStore, Provider, ProviderContext
 from reconciler.registry import select_providers
 from reconciler.secrets import Secrets
 
@@ -60,6 +63,7 @@ class Reconciler:
     environ: Mapping[str, str] | None = None
     builtin_policies: Sequence[Policy] = ()
     progress: Callable[[Any, str], None] | None = None
+    kv: KeyValueStore | None = None
     providers: list[Provider] = field(init=False)
     provider_warnings: list[str] = field(init=False)
 
@@ -73,27 +77,71 @@ class Reconciler:
             kwargs["progress"] = self.progress
         return ProviderContext(
             state_dir=self.state_dir, owner=desired.owner,
-            secrets=Secrets(desired, self.environ), options=self.options, log=log, **kwargs,
+            secrets=Secrets(desired, self.environ), options=self.options, log=log,
+            kv=self.kv, **kwargs,
         )
 
     def plan(self, desired: DesiredState, ctx: ProviderContext | None = None) -> Plan:
+        return self.observe_and_plan(desired, ctx)[0]
+
+    def observe(self, desired: DesiredState, ctx: ProviderContext | None = None
+                ) -> Observations:
+        """Every provider's actual state (failures recorded, never raised)."""
+        return observe_stage.observe(desired, self.providers, ctx or self.context(desired))
+
+    def observe_and_plan(
+        self, desired: DesiredState, ctx: ProviderContext | None = None
+    ) -> tuple[Plan, Observations]:
+        """The plan, and the observations it was made from (for health)."""
         ctx = ctx or self.context(desired)
         policy = policy_stage.evaluate(desired, self.builtin_policies)
         observations = observe_stage.observe(desired, self.providers, ctx)
         warnings = [PlanWarning(message=w) for w in self.provider_warnings]
-        return plan_stage.make_plan(
+        plan = plan_stage.make_plan(
             desired, self.providers, observations.states, dict(observations.errors), ctx,
             policy=policy, warnings=warnings,
         )
+        return plan, observations
+
+    def health(
+        self, desired: DesiredState, observations: Observations,
+        ctx: ProviderContext | None = None,
+    ) -> dict[ResourceRef, Health]:
+        """Health of every desired resource a provider handles, from ``observations``.
+
+        A provider whose state could not be read reports its resources Unknown.
+        """
+        ctx = ctx or self.context(desired)
+        out: dict[ResourceRef, Health] = {}
+        for provider in self.providers:
+            mine = [r.ref for r in desired.resources if r.ref.kind in provider.kinds]
+            if provider.name in observations.errors:
+                message = str(observations.errors[provider.name])
+                for ref in mine:
+                    out[ref] = Health(state=HealthState.UNKNOWN, reason="ObserveFailed",
+                                      message=message)
+                continue
+            try:
+                out.update(provider.health(desired, observations.states[provider.name], ctx))
+            except BosunError as exc:
+                for ref in mine:
+                    out[ref] = Health(state=HealthState.UNKNOWN, reason="HealthFailed",
+                                      message=str(exc))
+        return out
 
     def apply(
         self, plan: Plan, desired: DesiredState, ctx: ProviderContext | None = None,
         on_result: Callable[[ChangeResult], None] | None = None,
+        should_stop: Callable[[], str | None] | None = None,
     ) -> ApplyReport:
+        """Apply ``plan``. ``should_stop`` is asked before each batch starts; a reason
+        from it leaves the remaining batches unapplied (skipped, with that reason).
+        """
         if plan.blocked:
             rules = sorted({p.rule for p in plan.policy if p.enforced})
             raise PolicyViolation(
                 f"enforced policy rules failed ({', '.join(rules)}); nothing was applied"
             )
         ctx = ctx or self.context(desired)
-        return apply_plan(plan, desired, self.providers, ctx, on_result=on_result)
+        return apply_plan(plan, desired, self.providers, ctx, on_result=on_result,
+                          should_stop=should_stop)

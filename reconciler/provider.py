@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from reconciler.model.common import Kind, ResourceRef, SecretRef
 from reconciler.model.desired import DesiredState
-from reconciler.model.plan import Change, ChangeResult
+from reconciler.model.plan import Change, ChangeResult, PlanError, PlanWarning
 from reconciler.model.sensitive import Sensitive
 from reconciler.model.status import Health
 
@@ -38,6 +38,24 @@ class SecretResolver(Protocol):
     def known(self) -> list[Sensitive]:
         """Every value resolved so far, for redacting output."""
         ...
+
+
+class KeyValueStore(Protocol):
+    """Durable JSON values by namespace and key, kept across restarts (the state store).
+
+    For what neither the repository nor the engines can tell a provider, above
+    all the last config that was healthy, for rollback. Convention: namespace
+    = the provider's name (plus a purpose, e.g. ``compose.last-healthy``), key
+    = ``str(ref)``. Values are plain JSON data and never secret values.
+    """
+
+    def kv_get(self, namespace: str, key: str) -> Any | None: ...
+
+    def kv_put(self, namespace: str, key: str, value: Any) -> None: ...
+
+    def kv_delete(self, namespace: str, key: str) -> None: ...
+
+    def kv_items(self, namespace: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -61,6 +79,8 @@ class ProviderContext:
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("bosun"))
     progress: Callable[[ResourceRef, str], None] = _no_progress
     extra: dict[str, Any] = field(default_factory=dict)
+    kv: KeyValueStore | None = None
+    """The state store's key-value table; None when bosun runs without one."""
 
 
 @runtime_checkable
@@ -93,6 +113,29 @@ class Provider(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PlanOutcome:
+    """A provider's plan with what it noticed but will not change, and per-resource errors."""
+
+    changes: list[Change] = field(default_factory=list)
+    warnings: list[PlanWarning] = field(default_factory=list)
+    errors: list[PlanError] = field(default_factory=list)
+
+
+@runtime_checkable
+class DetailedPlanner(Protocol):
+    """Optional: a provider that also reports plan warnings and per-resource errors.
+
+    The plan stage calls ``plan_detailed`` instead of ``plan`` when a provider
+    has it: drift left alone (``selfHeal: false``) becomes a warning, a stack
+    that cannot be rendered an error for that stack alone.
+    """
+
+    def plan_detailed(
+        self, desired: DesiredState, observed: Any, ctx: ProviderContext
+    ) -> PlanOutcome: ...
+
+
 @runtime_checkable
 class PartialObservation(Protocol):
     """An observation where some hosts, gateways or zones could not be read.
@@ -114,7 +157,10 @@ def observed_digest_part(value: Any) -> Any:
 
 __all__ = [
     "ApplyOptions",
+    "DetailedPlanner",
+    "KeyValueStore",
     "PartialObservation",
+    "PlanOutcome",
     "Provider",
     "ProviderContext",
     "SecretResolver",
