@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -27,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reconciler.errors import BosunError
 from reconciler.model.common import ResourceRef
 from reconciler.model.source import Revision
 from reconciler.model.status import HistoryEntry, ResourceStatus
@@ -65,6 +67,10 @@ class StoreError(Exception):
     """The database could not be used; the store is moved aside and rebuilt."""
 
 
+class StateDirError(BosunError):
+    """The state folder itself cannot be used (missing permissions, full disk)."""
+
+
 class StateStore:
     """bosun's SQLite state. Every method is safe to call from any thread."""
 
@@ -73,12 +79,21 @@ class StateStore:
         self.path = state_dir / DB_FILE
         self.rebuilt_from: Path | None = None
         self._lock = threading.RLock()
-        state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            if not os.access(state_dir, os.W_OK | os.X_OK):
+                raise PermissionError(f"{state_dir} is not writable")
+        except OSError as exc:
+            raise StateDirError(f"cannot use the state folder {state_dir}: {exc}") from None
         try:
             self._db = self._connect()
         except (sqlite3.DatabaseError, StoreError) as exc:
-            self.rebuilt_from = self._move_aside(str(exc))
-            self._db = self._connect()
+            try:
+                self.rebuilt_from = self._move_aside(str(exc))
+                self._db = self._connect()
+            except (OSError, sqlite3.DatabaseError) as again:
+                raise StateDirError(f"cannot rebuild the state store in {state_dir}: "
+                                    f"{again}") from None
             self._restore_suspended()
             self.add_event("state", f"the state store was unusable ({exc}); moved to "
                            f"{self.rebuilt_from.name} and rebuilt",
