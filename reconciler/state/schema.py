@@ -100,6 +100,27 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 2: schedule runs (see reconciler/state/schedule_runs.py for what each column holds).
+    """
+    CREATE TABLE schedule_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        schedule TEXT NOT NULL,      -- the Schedule's metadata.name
+        slot TEXT,                   -- scheduled time it ran for, UTC ISO 8601, before jitter
+        trigger TEXT NOT NULL,       -- schedule | missed
+        action TEXT NOT NULL,        -- run | exec | http | reconcile
+        revision TEXT,               -- revision that registered the job
+        started_at TEXT NOT NULL,    -- UTC ISO 8601
+        finished_at TEXT,            -- NULL while running
+        result TEXT NOT NULL,        -- running | succeeded | failed | skipped | interrupted
+        reason TEXT NOT NULL DEFAULT '',  -- exit, status, queued, timeout, replaced, ...
+        exit_code INTEGER,           -- run and exec actions only
+        message TEXT NOT NULL DEFAULT '',
+        output TEXT NOT NULL DEFAULT '',  -- last 64 KiB of output, secrets redacted
+        output_truncated INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX schedule_runs_schedule ON schedule_runs (schedule, id);
+    CREATE INDEX schedule_runs_result ON schedule_runs (result)
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

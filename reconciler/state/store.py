@@ -4,7 +4,8 @@ Not a stage: the runtime's *record* step writes here; ``bosun status``, the API,
 the dashboard and providers (through ``ProviderContext.kv``) read it. One
 SQLite database in WAL mode, ``<state-dir>/state.db``: sources, revisions seen,
 reconcile runs, per-resource status and history, events, webhook deliveries,
-a key-value table (last healthy configs for rollback) and suspended resources.
+a key-value table (last healthy configs for rollback), suspended resources and
+the history of schedule runs (``schedule_runs``).
 
 A store that cannot be opened, fails SQLite's quick check or comes from a
 newer bosun is moved aside (``state.db.broken-<time>``) and a fresh one is
@@ -42,6 +43,7 @@ from reconciler.state.records import (
     SourceState,
     SuspendedRecord,
 )
+from reconciler.state.schedule_runs import ScheduleRunsMixin
 from reconciler.state.schema import MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger("bosun.state")
@@ -71,8 +73,11 @@ class StateDirError(BosunError):
     """The state folder itself cannot be used (missing permissions, full disk)."""
 
 
-class StateStore:
-    """bosun's SQLite state. Every method is safe to call from any thread."""
+class StateStore(ScheduleRunsMixin):
+    """bosun's SQLite state. Every method is safe to call from any thread.
+
+    Schedule run history lives in ``schedule_runs`` (methods in ``ScheduleRunsMixin``).
+    """
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir

@@ -1,0 +1,148 @@
+"""The ``schedule_runs`` table: the history of every Schedule's runs.
+
+Part of the state store (``StateStore`` inherits these methods). The
+scheduler provider writes rows while ``bosun serve`` runs; ``bosun status``,
+``bosun schedule runs``, the API and the dashboard read them.
+
+One row per run (``reconciler.model.schedule.ScheduleRun``):
+
+- ``schedule``: the Schedule's ``metadata.name``;
+- ``slot``: the scheduled time the run is for (UTC, before jitter); a slot is
+  run at most once, across restarts;
+- ``trigger``: ``schedule`` (the slot came while bosun ran) or ``missed``
+  (caught up at start-up, ``missed: run-once``);
+- ``action``: ``run``, ``exec``, ``http`` or ``reconcile``;
+- ``revision``: the revision that registered the job;
+- ``started_at`` / ``finished_at``: UTC ISO 8601; ``finished_at`` is NULL
+  while the run goes on;
+- ``result``: ``running``, ``succeeded``, ``failed``, ``skipped`` or
+  ``interrupted``; ``reason`` says why in one word (``exit``, ``status``,
+  ``queued``, ``timeout``, ``replaced``, ``concurrency``, ``missed``,
+  ``suspended``, ``error``, ``stopping``);
+- ``exit_code``: of the command (``run``, ``exec``), else NULL;
+- ``message``: one line for people;
+- ``output``: the last 64 KiB of what the run printed, every resolved secret
+  value replaced by ``(sensitive)``; ``output_truncated`` is 1 when cut.
+
+Only the newest ``spec.history`` rows of each schedule are kept (the writer
+passes the number); rows of schedules that were removed stay until
+``KEEP_SCHEDULE_RUNS`` rows in all push them out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from reconciler.model.schedule import (
+    ScheduleRun,
+    ScheduleRunReason,
+    ScheduleRunResult,
+    ScheduleTrigger,
+)
+
+KEEP_SCHEDULE_RUNS = 20000
+
+_COLUMNS = ("schedule", "slot", "trigger", "action", "revision", "started_at", "finished_at",
+            "result", "reason", "exit_code", "message", "output", "output_truncated")
+# Statements built once from the constant column names above (no input reaches them).
+_INSERT = (f"INSERT INTO schedule_runs ({', '.join(_COLUMNS)}) "  # noqa: S608
+           f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
+_UPDATE = f"UPDATE schedule_runs SET {', '.join(c + ' = ?' for c in _COLUMNS)} WHERE id = ?"  # noqa: S608
+_BRIEF = ", ".join(["id", *(c if c != "output" else "'' AS output" for c in _COLUMNS)])
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def _values(run: ScheduleRun) -> tuple[Any, ...]:
+    return (run.schedule, _iso(run.slot), run.trigger.value, run.action, run.revision,
+            _iso(run.started_at), _iso(run.finished_at), run.result.value, run.reason.value,
+            run.exit_code, run.message, run.output, int(run.output_truncated))
+
+
+def _record(row: sqlite3.Row) -> ScheduleRun:
+    return ScheduleRun(
+        id=row["id"], schedule=row["schedule"],
+        slot=datetime.fromisoformat(row["slot"]) if row["slot"] else None,
+        trigger=ScheduleTrigger(row["trigger"]), action=row["action"], revision=row["revision"],
+        started_at=datetime.fromisoformat(row["started_at"]),
+        finished_at=datetime.fromisoformat(row["finished_at"]) if row["finished_at"] else None,
+        result=ScheduleRunResult(row["result"]), reason=ScheduleRunReason(row["reason"]),
+        exit_code=row["exit_code"], message=row["message"], output=row["output"],
+        output_truncated=bool(row["output_truncated"]),
+    )
+
+
+class ScheduleRunsMixin:
+    """Schedule history methods of ``StateStore``."""
+
+    def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        raise NotImplementedError
+
+    def save_schedule_run(self, run: ScheduleRun, keep: int | None = None) -> int:
+        """Insert ``run`` (``id`` None) or replace the row with its id; the row's id.
+
+        ``keep`` prunes the schedule's history to its newest ``keep`` rows
+        (rows still running are never pruned).
+        """
+        with self._tx() as db:
+            if run.id is None:
+                cur = db.execute(_INSERT, _values(run))
+                run_id = int(cur.lastrowid or 0)
+                if run_id % 500 == 0:
+                    db.execute("DELETE FROM schedule_runs WHERE id <= ?",
+                               (run_id - KEEP_SCHEDULE_RUNS,))
+            else:
+                db.execute(_UPDATE, (*_values(run), run.id))
+                run_id = run.id
+            if keep is not None:
+                db.execute(
+                    """DELETE FROM schedule_runs WHERE schedule = ? AND result != ? AND id NOT IN (
+                           SELECT id FROM schedule_runs WHERE schedule = ?
+                           ORDER BY id DESC LIMIT ?)""",
+                    (run.schedule, ScheduleRunResult.RUNNING.value, run.schedule, max(1, keep)))
+            return run_id
+
+    def schedule_runs(self, schedule: str | None = None, limit: int = 20,
+                      output: bool = True) -> list[ScheduleRun]:
+        """Newest first; ``output=False`` leaves the output column out (lists, status)."""
+        columns = "*" if output else _BRIEF
+        where, args = ("WHERE schedule = ?", (schedule, limit)) if schedule is not None \
+            else ("", (limit,))
+        rows = self._query(f"SELECT {columns} FROM schedule_runs {where} "  # noqa: S608
+                           "ORDER BY id DESC LIMIT ?", args)
+        return [_record(r) for r in rows]
+
+    def schedule_run(self, run_id: int) -> ScheduleRun | None:
+        rows = self._query("SELECT * FROM schedule_runs WHERE id = ?", (run_id,))
+        return _record(rows[0]) if rows else None
+
+    def schedule_names(self) -> list[str]:
+        """Every schedule with at least one run recorded."""
+        rows = self._query("SELECT DISTINCT schedule FROM schedule_runs ORDER BY schedule")
+        return [str(r["schedule"]) for r in rows]
+
+    def interrupt_schedule_runs(self, message: str) -> list[ScheduleRun]:
+        """Mark runs a previous process left ``running`` as interrupted (at start-up)."""
+        now = datetime.now(UTC).isoformat()
+        with self._tx() as db:
+            rows = list(db.execute("SELECT * FROM schedule_runs WHERE result = ? ORDER BY id",
+                                   (ScheduleRunResult.RUNNING.value,)))
+            db.execute(
+                "UPDATE schedule_runs SET result = ?, reason = ?, finished_at = ?, message = ? "
+                "WHERE result = ?",
+                (ScheduleRunResult.INTERRUPTED.value, ScheduleRunReason.STOPPING.value, now,
+                 message, ScheduleRunResult.RUNNING.value))
+        return [_record(r) for r in rows]
