@@ -31,7 +31,7 @@ import os
 import secrets as token
 import signal
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -111,6 +111,21 @@ def _stack(desired: DesiredState, name: str) -> tuple[DesiredResource, Stack, Ho
     if host_res is None or not isinstance(host_res.document, Host):
         raise PermanentError(f"host {host_ref.name!r} is not declared", host_ref)
     return res, stack, host_res.document
+
+
+def _drain(stream: Any, out: OutputTail) -> None:
+    """Copy an engine stream (logs, exec output) into ``out``; always close it."""
+    try:
+        for chunk in stream:
+            out.write(chunk)
+    finally:
+        # docker-py's CancellableStream.close() shuts the socket down behind the
+        # HTTP response's back (a ResourceWarning for an exec's upgraded
+        # connection); closing the response itself releases everything.
+        response = getattr(stream, "_response", None)
+        close = getattr(response if response is not None else stream, "close", None)
+        if callable(close):
+            close()
 
 
 def _exit(code: int, what: str) -> Outcome:
@@ -211,9 +226,8 @@ class ContainerRun:
                 if self._killed:
                     self._kill_container()
             with engine_errors(ref, reading=False):
-                for chunk in client.logs(self.name, stream=True, follow=True, stdout=True,
-                                         stderr=True):
-                    out.write(chunk)
+                _drain(client.logs(self.name, stream=True, follow=True, stdout=True,
+                                   stderr=True), out)
                 status = client.wait(self.name)
             code = int(status.get("StatusCode", -1))
             return _exit(code, f"container {self.name} on {host.name}")
@@ -271,9 +285,7 @@ class ContainerExec:
             target = running[0]
             self._exec_id = str(client.exec_create(target.id, argv(self.spec.command),
                                                    stdout=True, stderr=True)["Id"])
-            stream: Iterator[bytes] = client.exec_start(self._exec_id, stream=True)
-            for chunk in stream:
-                out.write(chunk)
+            _drain(client.exec_start(self._exec_id, stream=True), out)
             code = client.exec_inspect(self._exec_id).get("ExitCode")
         if code is None:
             return Outcome(ScheduleRunResult.FAILED, ScheduleRunReason.ERROR, None,
