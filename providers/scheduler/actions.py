@@ -143,8 +143,8 @@ class ContainerRun:
         self.run_id = run_id
         self.spec = spec
         self.rc = rc
-        self.name = (f"{spec.stack}-{spec.service}-{job.name}-run{run_id}-"
-                     f"{token.token_hex(3)}")
+        # Compose would say <project>-<service>-run-<hex>; the run id helps people.
+        self.name = f"{spec.stack}-{spec.service}-run-{run_id}-{token.token_hex(3)}"
         self._secrets: list[Sensitive] = []
         self._lock = threading.Lock()
         self._killed = False

@@ -8,7 +8,10 @@ project is brought down at the end.
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +20,12 @@ import docker
 import pytest
 
 from providers.compose.cli import compose_command
-from reconciler.model.schedule import ScheduleRun, ScheduleRunReason, ScheduleRunResult
+from reconciler.model.schedule import (
+    ScheduleRun,
+    ScheduleRunReason,
+    ScheduleRunResult,
+    ScheduleTrigger,
+)
 from reconciler.state import StateStore
 from tests.gitrepo import Repo
 from tests.schedules import BOSUN_YAML, finished, ran, schedule, unique
@@ -25,6 +33,7 @@ from tests.serving import running_service, wait_for
 
 pytestmark = pytest.mark.docker
 
+BOSUN = Path(sys.executable).with_name("bosun")
 TOKEN = "run-secret-5d1e0a77"
 SECRET_YAML = """\
 apiVersion: bosun/v1
@@ -170,3 +179,69 @@ def test_forbid_skips_replace_stops_timeout_fails(tmp_path: Path, project: str) 
     assert slow.finished_at - slow.started_at < timedelta(seconds=15)
     wait_for(lambda: not _containers(project, "job", oneoff=True), timeout=15,
              what="stopped runs removed")
+
+
+def _serve(repo: Repo, state: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(BOSUN), "serve", "--repo", str(repo.remote), "--state-dir", str(state),
+         "--listen", "127.0.0.1:0", "--interval", "1h", "--provider", "compose",
+         "--provider", "scheduler", "--stop-timeout", "20s"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def _history(state: Path, name: str) -> list[ScheduleRun]:
+    store = StateStore(state)
+    try:
+        return list(reversed(store.schedule_runs(name, 1000)))
+    finally:
+        store.close()
+
+
+def test_serve_killed_mid_run_then_restarted(tmp_path: Path, project: str) -> None:
+    """SIGKILL while a container runs: the restart cleans up and never repeats a slot."""
+    repo = Repo(tmp_path / "repo")
+    repo.commit({
+        "bosun.yaml": BOSUN_YAML.format(owner=project), "stack.yaml": stack_yaml(project),
+        "nap.yaml": schedule("nap", "every: 2s",
+                             f"run: {{stack: {project}, service: job, "
+                             "command: 'echo nap; sleep 3'}", missed="run-once"),
+    })
+    state = tmp_path / "state"
+    proc = _serve(repo, state)
+    try:
+        wait_for(lambda: _containers(project, "job", oneoff=True), timeout=60,
+                 what="a run container")
+        wait_for(lambda: any(r.result is ScheduleRunResult.RUNNING
+                             for r in _history(state, "nap")), what="a run recorded")
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    orphan = _containers(project, "job", oneoff=True)
+    assert orphan, "the container of the killed run is still there"
+    killed = [r for r in _history(state, "nap") if r.result is ScheduleRunResult.RUNNING]
+    time.sleep(2.5)  # a slot passes while bosun is down
+
+    proc = _serve(repo, state)
+    try:
+        wait_for(lambda: not any(c["Id"] == orphan[0]["Id"]
+                                 for c in _containers(project, "job", oneoff=True)),
+                 timeout=60, what="the leftover container removed")
+        wait_for(lambda: any(r.trigger is ScheduleTrigger.MISSED
+                             and r.result is ScheduleRunResult.SUCCEEDED
+                             for r in _history(state, "nap")),
+                 timeout=60, what="the missed slot caught up once")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    history = _history(state, "nap")
+    by_id = {r.id: r for r in history}
+    for run in killed:
+        assert by_id[run.id].result is ScheduleRunResult.INTERRUPTED
+    slots = [r.slot for r in history]
+    assert len(slots) == len(set(slots)), "a slot was handled twice"
+    assert len([r for r in history if r.trigger is ScheduleTrigger.MISSED]) == 1
+    assert all(r.result is not ScheduleRunResult.RUNNING for r in history)
+    wait_for(lambda: not _containers(project, "job", oneoff=True), timeout=30,
+             what="no run container left after a clean stop")
