@@ -72,7 +72,11 @@ def hit_server(status: int = 200, delay: float = 0.0) -> Iterator[HitServer]:
             self.end_headers()
             self.wfile.write(text)
 
-        do_GET = do_POST = do_PUT = _answer
+        def do_GET(self) -> None:
+            self._answer()
+
+        def do_POST(self) -> None:
+            self._answer()
 
         def log_message(self, format: str, *args: object) -> None:
             return None

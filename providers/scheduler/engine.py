@@ -33,12 +33,13 @@ from typing import Any
 from apscheduler.executors.base import BaseExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.util import undefined
 
 from providers.scheduler.actions import Action, Outcome, RunContext, make_action, redaction_values
 from providers.scheduler.jobs import JobBook, RegisteredJob
 from providers.scheduler.output import OutputTail
-from providers.scheduler.timing import make_trigger, missed_slots
+from providers.scheduler.timing import make_trigger, missed_slots, next_slot
 from reconciler.errors import BosunError
 from reconciler.model.common import Kind, ResourceRef, duration_seconds
 from reconciler.model.kinds import Concurrency, Missed
@@ -112,6 +113,7 @@ class ScheduleEngine:
         self.host = host
         self.book = JobBook(host.kv)
         self._jobs: dict[str, RegisteredJob] = {}
+        self._triggers: dict[str, BaseTrigger] = {}
         self._active: dict[str, dict[int, _Active]] = {}
         self._lock = threading.RLock()
         self._ready = threading.Event()
@@ -163,11 +165,20 @@ class ScheduleEngine:
 
     def _add(self, job: RegisteredJob) -> None:
         spec = job.schedule
-        self._scheduler.add_job(
-            _noop, make_trigger(spec, job.anchor), id=job.name, name=f"Schedule/{job.name}",
+        trigger = make_trigger(spec, job.anchor)
+        self._triggers[job.name] = trigger
+        aps = self._scheduler.add_job(
+            _noop, trigger, id=job.name, name=f"Schedule/{job.name}",
             replace_existing=True, coalesce=True, misfire_grace_time=None, max_instances=1,
             next_run_time=None if spec.suspend else undefined,
         )
+        self.book.set_next(job.name, getattr(aps, "next_run_time", None))
+
+    def _following(self, job: RegisteredJob, slot: datetime) -> datetime | None:
+        trigger = self._triggers.get(job.name)
+        if trigger is None or job.schedule.suspend:
+            return None
+        return next_slot(trigger, slot)
 
     def register(self, job: RegisteredJob) -> None:
         with self._lock:
@@ -178,6 +189,7 @@ class ScheduleEngine:
         """No further runs; runs going on finish."""
         with self._lock:
             self._jobs.pop(name, None)
+            self._triggers.pop(name, None)
             with contextlib.suppress(JobLookupError):
                 self._scheduler.remove_job(name)
 
@@ -225,7 +237,7 @@ class ScheduleEngine:
             self.fire(job.name, latest, ScheduleTrigger.MISSED,
                       note=f"caught up once: slot(s) {span} passed while bosun was down")
             return
-        if self.book.claim(job.name, latest):
+        if self.book.claim(job.name, latest, self._following(job, latest)):
             log.info("schedule %s: skipping slot(s) %s missed while bosun was down", job.name,
                      span)
             self._record_skip(job, latest, ScheduleTrigger.MISSED, ScheduleRunReason.MISSED,
@@ -244,7 +256,7 @@ class ScheduleEngine:
             job = self._jobs.get(name)
             if job is None or self._stopping:
                 return
-            if not self.book.claim(name, slot):
+            if not self.book.claim(name, slot, self._following(job, slot)):
                 log.debug("schedule %s: slot %s was handled already", name, slot)
                 return
             spec = job.schedule

@@ -6,8 +6,9 @@ A job is a Schedule as it was last registered: its spec (secret references,
 never values), the revision, and its anchor. ``scheduler.jobs`` holds one per
 schedule; ``scheduler.slots`` holds the last slot each schedule handled (ran,
 skipped or caught up), written *before* the run starts, so that a restart
-never runs a slot twice. The running scheduler of ``bosun serve`` loads the
-jobs at start-up and keeps them in step with every apply.
+never runs a slot twice, and the slot after it (for ``bosun status``). The
+running scheduler of ``bosun serve`` loads the jobs at start-up and keeps them
+in step with every apply.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from reconciler.errors import ObserveError
 from reconciler.model.common import Frozen
 from reconciler.model.digest import digest
 from reconciler.model.kinds import ScheduleSpec
+from reconciler.model.schedule import REGISTRATIONS, SLOTS
 from reconciler.provider import KeyValueStore
 
-JOBS = "scheduler.jobs"
-SLOTS = "scheduler.slots"
+JOBS = REGISTRATIONS
 
 
 def spec_body(spec: ScheduleSpec) -> dict[str, Any]:
@@ -98,18 +99,33 @@ class JobBook:
             return datetime.fromisoformat(body["slot"])
         return None
 
-    def claim(self, name: str, slot: datetime) -> bool:
-        """Record ``slot`` as handled; False when it (or a later one) already was."""
+    def claim(self, name: str, slot: datetime, following: datetime | None) -> bool:
+        """Record ``slot`` as handled; False when it (or a later one) already was.
+
+        ``following`` is the slot after it, kept for ``bosun status`` and the API.
+        """
         with self._lock:
             last = self.last_slot(name)
             if last is not None and slot <= last:
                 return False
-            self.kv.kv_put(SLOTS, name, {"slot": slot.astimezone(UTC).isoformat(),
-                                         "at": datetime.now(UTC).isoformat()})
+            self._write(name, slot, following)
             return True
 
-    def reset_slot(self, name: str, slot: datetime) -> None:
+    def reset_slot(self, name: str, slot: datetime, following: datetime | None) -> None:
         """A new job starts counting at ``slot``: nothing before it is ever caught up."""
         with self._lock:
-            self.kv.kv_put(SLOTS, name, {"slot": slot.astimezone(UTC).isoformat(),
-                                         "at": datetime.now(UTC).isoformat()})
+            self._write(name, slot, following)
+
+    def set_next(self, name: str, following: datetime | None) -> None:
+        """The next slot changed (the job was registered or changed)."""
+        with self._lock:
+            last = self.last_slot(name)
+            if last is not None:
+                self._write(name, last, following)
+
+    def _write(self, name: str, slot: datetime, following: datetime | None) -> None:
+        self.kv.kv_put(SLOTS, name, {
+            "slot": slot.astimezone(UTC).isoformat(),
+            "next": following.astimezone(UTC).isoformat() if following else None,
+            "at": datetime.now(UTC).isoformat(),
+        })

@@ -149,15 +149,17 @@ class SchedulerProvider:
                             revision=str(desired.revision), anchor=anchor,
                             registered_at=started)
         book.put(job)
+        planned = next_run(spec, anchor, started)
         if old is None:
-            book.reset_slot(name, anchor)
+            book.reset_slot(name, anchor, planned)
         if engine is not None:
             engine.register(job)
             held = engine.registered().get(name)
             nxt = held[1] if held is not None else None
             where = "registered with the running scheduler"
         else:
-            nxt = next_run(spec, anchor, started)
+            nxt = planned
+            book.set_next(name, nxt)
             where = "registered; it runs while bosun serve runs with this state folder"
         shown = show(nxt, spec.timezone)
         return ChangeResult(

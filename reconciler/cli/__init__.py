@@ -9,6 +9,7 @@ import click
 from reconciler import __version__, logs
 from reconciler.cli.misc_cmds import init, schema
 from reconciler.cli.plan_cmds import apply, plan, validate
+from reconciler.cli.schedule_cmds import schedule
 from reconciler.cli.serve_cmds import resume, serve, status, suspend
 
 
@@ -34,6 +35,7 @@ cli.add_command(serve)
 cli.add_command(status)
 cli.add_command(suspend)
 cli.add_command(resume)
+cli.add_command(schedule)
 
 
 def main() -> None:

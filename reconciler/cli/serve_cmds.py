@@ -20,6 +20,7 @@ from reconciler.model.sensitive import Sensitive
 from reconciler.pipeline import Reconciler
 from reconciler.provider import ApplyOptions
 from reconciler.runtime import ReconcileCycle, Runtime, RuntimeOptions
+from reconciler.schedule_routes import schedule_routes
 from reconciler.server import Service, build_app
 from reconciler.source import Source
 from reconciler.state import StateStore
@@ -135,7 +136,8 @@ def serve(ctx: click.Context, repo: str | None, branch: str | None, tag: str | N
         watch=path.resolve() if path is not None else None, ignore=(state,),
     ))
     secret = _webhook_secret(webhook_secret_file)
-    app = build_app(runtime, store, WebhookConfig(secret=secret, max_bytes=webhook_max_bytes))
+    app = build_app(runtime, store, WebhookConfig(secret=secret, max_bytes=webhook_max_bytes),
+                    extra_routes=schedule_routes())
     service = Service(runtime, app, host, port)
     log = logging.getLogger("bosun.serve")
     log.info("following %s; state in %s", source.describe(), state)
@@ -194,12 +196,14 @@ def status(state_dir: Path | None, path: Path | None, output: str) -> None:
     runs = store.runs(1)
     statuses = store.statuses(history=1)
     suspended = store.suspended()
+    schedules = store.schedules_overview()
     if output == "json":
         body: dict[str, Any] = {
             "sources": [s.model_dump(mode="json") for s in sources],
             "last_run": runs[0].model_dump(mode="json") if runs else None,
             "resources": [s.model_dump(mode="json") for s in statuses],
             "suspended": [str(r) for r in suspended],
+            "schedules": [s.model_dump(mode="json") for s in schedules],
         }
         click.echo(json.dumps(body, indent=2))
         return
@@ -228,6 +232,12 @@ def status(state_dir: Path | None, path: Path | None, output: str) -> None:
     click.echo("")
     for r in rows:
         click.echo("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
+    if schedules:
+        from reconciler.cli.schedule_cmds import overview_rows, table
+
+        click.echo("")
+        for line in table(overview_rows(schedules)):
+            click.echo(line)
 
 
 def _ref(text: str) -> ResourceRef:

@@ -80,3 +80,25 @@ class ScheduleRun(Frozen):
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+# Where the scheduler provider keeps its registrations in the state store's
+# key-value table (readers: bosun status, bosun schedule, the API).
+REGISTRATIONS = "scheduler.jobs"
+"""Schedule name -> the job as registered: name, owner, spec (JSON), revision, anchor."""
+SLOTS = "scheduler.slots"
+"""Schedule name -> {"slot": last slot handled, "next": next slot or null, "at": when written}."""
+
+
+class ScheduleOverview(Frozen):
+    """One schedule as ``bosun status``, ``bosun schedule list`` and the API show it."""
+
+    name: str
+    registered: bool = Field(description="False: only history is left (removed schedule).")
+    when: str = Field(default="", description="'every 2s' or 'cron 0 3 * * * (UTC)'.")
+    action: str = Field(default="", description="run | exec | http | reconcile")
+    revision: str | None = None
+    suspended: bool = False
+    next_run: datetime | None = None
+    last_slot: datetime | None = None
+    last_run: ScheduleRun | None = Field(default=None, description="Without its output.")

@@ -38,6 +38,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.model.schedule import (
+    REGISTRATIONS,
+    SLOTS,
+    ScheduleOverview,
     ScheduleRun,
     ScheduleRunReason,
     ScheduleRunResult,
@@ -89,6 +92,9 @@ class ScheduleRunsMixin:
         raise NotImplementedError
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        raise NotImplementedError
+
+    def kv_items(self, namespace: str) -> dict[str, Any]:
         raise NotImplementedError
 
     def save_schedule_run(self, run: ScheduleRun, keep: int | None = None) -> int:
@@ -146,3 +152,33 @@ class ScheduleRunsMixin:
                 (ScheduleRunResult.INTERRUPTED.value, ScheduleRunReason.STOPPING.value, now,
                  message, ScheduleRunResult.RUNNING.value))
         return [_record(r) for r in rows]
+
+    def schedules_overview(self) -> list[ScheduleOverview]:
+        """Registered schedules (and removed ones with history): when, next run, last run."""
+        jobs = self.kv_items(REGISTRATIONS)
+        slots = self.kv_items(SLOTS)
+        out: list[ScheduleOverview] = []
+        for name in sorted(set(jobs) | set(self.schedule_names())):
+            found, kept = jobs.get(name), slots.get(name)
+            job: dict[str, Any] | None = found if isinstance(found, dict) else None
+            slot: dict[str, Any] = kept if isinstance(kept, dict) else {}
+            last = self.schedule_runs(name, 1, output=False)
+            spec: dict[str, Any] = (job or {}).get("spec") or {}
+            when = f"every {spec['every']}" if spec.get("every") else (
+                f"cron {spec['cron']} ({spec.get('timezone', 'UTC')})" if spec.get("cron")
+                else "")
+            action = next((k for k in ("run", "exec", "http", "reconcile")
+                           if (spec.get("action") or {}).get(k) is not None), "")
+            out.append(ScheduleOverview(
+                name=name, registered=job is not None, when=when, action=action,
+                revision=(job or {}).get("revision") or None,
+                suspended=bool(spec.get("suspend")),
+                next_run=_when(slot.get("next")) if job is not None else None,
+                last_slot=_when(slot.get("slot")),
+                last_run=last[0] if last else None,
+            ))
+        return out
+
+
+def _when(text: Any) -> datetime | None:
+    return datetime.fromisoformat(text) if isinstance(text, str) and text else None

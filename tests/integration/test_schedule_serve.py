@@ -6,6 +6,8 @@ server on loopback; the scheduler provider only (no Docker needed).
 
 from __future__ import annotations
 
+import itertools
+import json
 import subprocess
 import sys
 import time
@@ -14,7 +16,9 @@ from datetime import time as dtime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
+from starlette.applications import Starlette
 
 from providers.scheduler import SchedulerProvider
 from providers.scheduler.engine import ScheduleEngine
@@ -26,8 +30,10 @@ from reconciler.model.schedule import (
     ScheduleTrigger,
 )
 from reconciler.runtime import ReconcileRequest, Trigger
+from reconciler.schedule_routes import schedule_routes
 from reconciler.server import Service
 from reconciler.state import StateStore
+from tests.asgiserver import serving
 from tests.gitrepo import Repo
 from tests.schedules import BOSUN_YAML, finished, hit_server, ran, runs, schedule
 from tests.serving import running_service, wait_for
@@ -83,9 +89,38 @@ def test_http_every_second_records_history_with_secrets_redacted(
     slots = [r.slot for r in runs(store, "ping")]
     assert len(set(slots)) == len(slots)
     # every: 1s slots are one second apart, counted from the registration.
-    assert all(b - a >= timedelta(seconds=1) for a, b in zip(slots, slots[1:], strict=False)
+    assert all(b - a >= timedelta(seconds=1) for a, b in itertools.pairwise(slots)
                if a and b)
+    _check_status_cli_and_api(state, store)
     store.close()
+
+
+def _check_status_cli_and_api(state: Path, store: StateStore) -> None:
+    status = subprocess.run([str(BOSUN), "status", "--state-dir", str(state)],
+                            capture_output=True, text=True, check=False, timeout=60)
+    assert status.returncode == 0, status.stderr
+    row = next(line for line in status.stdout.splitlines() if line.startswith("ping "))
+    assert "every 1s" in row and "http" in row and "succeeded" in row
+    shown = subprocess.run([str(BOSUN), "schedule", "runs", "ping", "--state-dir", str(state),
+                            "--show-output"], capture_output=True, text=True, check=False,
+                           timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert "succeeded (status)" in shown.stdout and "(sensitive)" in shown.stdout
+    assert TOKEN not in shown.stdout
+
+    app = Starlette(routes=schedule_routes())
+    app.state.store = store
+    with serving(app) as url:
+        overview = httpx.get(f"{url}/api/schedules").json()["schedules"]
+        assert [s["name"] for s in overview] == ["ping"]
+        assert overview[0]["registered"] and overview[0]["when"] == "every 1s"
+        assert overview[0]["next_run"] and overview[0]["last_run"]["result"] == "succeeded"
+        body = httpx.get(f"{url}/api/schedules/ping/runs", params={"output": "1"}).json()
+        assert len(body["runs"]) == 3 and all("(sensitive)" in r["output"] for r in body["runs"])
+        assert TOKEN not in json.dumps(body)
+        brief = httpx.get(f"{url}/api/schedules/ping/runs", params={"limit": "1"}).json()
+        assert len(brief["runs"]) == 1 and brief["runs"][0]["output"] == ""
+        assert httpx.get(f"{url}/api/schedules/nope/runs").status_code == 404
 
 
 def test_unexpected_status_fails_and_reconcile_action_only_enqueues(tmp_path: Path) -> None:
