@@ -89,6 +89,9 @@ class RunContext:
 
 
 class Action(Protocol):
+    kill_grace: float
+    """Seconds a killed action may take to return before its run is recorded anyway."""
+
     def run(self, out: OutputTail) -> Outcome: ...
 
     def kill(self) -> None: ...
@@ -137,6 +140,8 @@ def _exit(code: int, what: str) -> Outcome:
 
 class ContainerRun:
     """``run``: a one-off container of a stack's service."""
+
+    kill_grace = 10.0  # a killed container ends its log stream at once; removal follows
 
     def __init__(self, job: RegisteredJob, run_id: int, spec: RunAction, rc: RunContext) -> None:
         self.job = job
@@ -255,6 +260,8 @@ class ContainerRun:
 class ContainerExec:
     """``exec``: a command in a running container of a stack's service."""
 
+    kill_grace = 2.0
+
     def __init__(self, job: RegisteredJob, spec: ExecAction, rc: RunContext) -> None:
         self.job = job
         self.spec = spec
@@ -314,6 +321,9 @@ class HTTPRequest:
     timeout: float | None
     _secrets: list[Sensitive] = field(default_factory=list)
     _client: httpx.Client | None = None
+    # Closing the client does not interrupt a request in flight: the run is
+    # recorded at once and the request is left to its own timeout.
+    kill_grace: float = 0.5
 
     def secrets(self) -> list[Sensitive]:
         return list(self._secrets)
@@ -362,6 +372,7 @@ class QueueReconcile:
     job: RegisteredJob
     spec: ReconcileAction
     rc: RunContext
+    kill_grace: float = 0.5
 
     def secrets(self) -> list[Sensitive]:
         return []

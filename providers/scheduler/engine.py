@@ -56,8 +56,8 @@ log = logging.getLogger("bosun.scheduler")
 
 READY_TIMEOUT = 300.0
 """How long a run waits for the first reconcile to read the repository."""
-KILL_GRACE = 10.0
-"""How long a stopped action may take to notice before its run is recorded anyway."""
+STOP_GRACE = 12.0
+"""How long ``stop`` waits for stopped runs to record how they ended."""
 POLL = 0.1
 
 _STOPPED = {
@@ -141,7 +141,8 @@ class ScheduleEngine:
         """Fire nothing more; let runs finish within ``timeout``, then stop them."""
         with self._lock:
             self._stopping = True
-        self._scheduler.shutdown(wait=False)
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
         deadline = time.monotonic() + timeout
         while self.active() and time.monotonic() < deadline:
             time.sleep(POLL)
@@ -152,7 +153,7 @@ class ScheduleEngine:
             active.cancel(ScheduleRunReason.STOPPING)
         for active in left:
             if active.thread is not None:
-                active.thread.join(KILL_GRACE + 2)
+                active.thread.join(STOP_GRACE)
         return not left
 
     def set_context(self, context: RunContext) -> None:
@@ -365,7 +366,7 @@ class ScheduleEngine:
                 active.cancel(ScheduleRunReason.TIMEOUT)
             if active.cancelled.wait(POLL):
                 action.kill()
-                worker.join(KILL_GRACE)
+                worker.join(action.kill_grace)
                 return self._stopped(active, timeout, results[0] if results else None)
         if errors:
             raise errors[0]

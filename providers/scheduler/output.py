@@ -2,11 +2,11 @@
 
 actions -> **output** -> history (``schedule_runs.output``)
 
-A run may print gigabytes; only the last ``OUTPUT_LIMIT`` bytes are kept, in
-memory, while it runs. When it ends, every resolved secret value is replaced
-by ``(sensitive)``. A secret cut in two by the start of the kept window could
-survive redaction as a fragment, so when output was cut, as many bytes as the
-longest secret are dropped from the start first.
+A run may print gigabytes; only its end is kept, in memory, while it runs
+(``OUTPUT_LIMIT`` bytes plus a spare window). When it ends, every resolved
+secret value is replaced by ``(sensitive)`` and the last ``OUTPUT_LIMIT``
+bytes are kept. Output that was cut may begin with the end of a secret whose
+start was dropped: that fragment is removed before redaction.
 """
 
 from __future__ import annotations
@@ -18,7 +18,20 @@ from collections.abc import Sequence
 from reconciler.model.schedule import OUTPUT_LIMIT
 from reconciler.model.sensitive import Sensitive, redact
 
-MARGIN = 4096
+SPARE = 64 * 1024
+"""Kept beyond the limit, so that redaction (which shortens) still leaves the limit."""
+
+
+def strip_fragment(raw: bytes, secrets: Sequence[Sensitive]) -> bytes:
+    """``raw`` without a leading piece that could be the end of a secret value."""
+    cut = 0
+    for secret in secrets:
+        value = secret.reveal().encode()
+        for size in range(len(value) - 1, cut, -1):
+            if raw.startswith(value[-size:]):
+                cut = size
+                break
+    return raw[cut:]
 
 
 class OutputTail:
@@ -38,7 +51,7 @@ class OutputTail:
             self._chunks.append(data)
             self._size += len(data)
             self.total += len(data)
-            budget = self.limit + MARGIN * 16
+            budget = self.limit + SPARE
             while self._size - len(self._chunks[0]) >= budget:
                 self._size -= len(self._chunks.popleft())
 
@@ -46,13 +59,9 @@ class OutputTail:
         """The kept output, redacted, at most ``limit`` bytes; and whether it was cut."""
         with self._lock:
             raw = b"".join(self._chunks)
-        longest = max((len(s.reveal().encode()) for s in secrets), default=0)
-        keep = self.limit + MARGIN + longest
-        cut = self.total > len(raw) or len(raw) > keep
-        if len(raw) > keep:
-            raw = raw[-keep:]
+        cut = self.total > len(raw)
         if cut:
-            raw = raw[longest:]
+            raw = strip_fragment(raw, secrets)
         text = redact(raw.decode("utf-8", "replace"), list(secrets))
         encoded = text.encode("utf-8")
         if len(encoded) > self.limit:
