@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import docker
+
 ROOT = Path(__file__).resolve().parents[1]
 BOSUN = ROOT / ".venv" / "bin" / "bosun"
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -82,7 +84,10 @@ def running_version_docker(client: Any, name: str) -> str | None:
     """BENCH_VERSION of the running container bosun made for the stack (owner = name)."""
     for c in client.containers(filters={"label": [f"bosun.owner={name}"],
                                         "status": "running"}):
-        env = client.inspect_container(c["Id"])["Config"].get("Env") or []
+        try:
+            env = client.inspect_container(c["Id"])["Config"].get("Env") or []
+        except docker.errors.NotFound:
+            continue  # removed between the list and the inspect (a recreate)
         for item in env:
             if item.startswith("BENCH_VERSION="):
                 return str(item.split("=", 1)[1])
@@ -133,8 +138,6 @@ def main() -> int:
         def probe() -> str | None:
             return running_version_memory(state, name)
     else:
-        import docker
-
         client = docker.APIClient(base_url="unix:///var/run/docker.sock")
 
         def probe() -> str | None:

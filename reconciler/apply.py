@@ -119,9 +119,9 @@ def _batches(
 
 def _run_batch(batch: _Batch, desired: DesiredState, ctx: ProviderContext) -> list[ChangeResult]:
     started = datetime.now(UTC)
-    for change in batch.changes:
-        ctx.progress(change.ref, f"applying {change.action.value}")
     try:
+        for change in batch.changes:
+            ctx.progress(change.ref, f"applying {change.action.value}")
         results = batch.provider.apply(batch.changes, desired, ctx)
     except TemporaryError as exc:
         return _failed(batch, f"temporary error (will retry): {exc.message}", started,

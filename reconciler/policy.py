@@ -53,14 +53,24 @@ def evaluate(
         for res in desired.resources:
             if res.ref.kind in (Kind.POLICY, Kind.REPOSITORY) or not _matches(policy, res):
                 continue
+            if res.position.file.startswith("("):
+                continue  # implicit resources (the local Host) are not the repository's
             compose = (rendered or {}).get(res.ref.name) if res.ref.kind is Kind.STACK else None
             body = subject(res, compose)
             for rule, validator in validators:
-                if validator.is_valid(body):
+                enforced = policy.spec.action is PolicyAction.ENFORCE
+                try:
+                    violated = validator.is_valid(body)
+                    message = rule.message
+                except Exception as exc:  # a user's schema: RecursionError, Unresolvable...
+                    # The model rejects the known causes (remote or looping $refs);
+                    # a rule that still cannot be evaluated must not pass silently.
+                    violated, enforced = True, True
+                    message = f"rule could not be evaluated: {type(exc).__name__}"
+                if violated:
                     results.append(PolicyResult(
-                        rule=rule.id, policy=policy.name, ref=res.ref, message=rule.message,
-                        enforced=policy.spec.action is PolicyAction.ENFORCE,
-                        position=str(res.position),
+                        rule=rule.id, policy=policy.name, ref=res.ref, message=message,
+                        enforced=enforced, position=str(res.position),
                     ))
     results.sort(key=lambda r: (not r.enforced, r.rule, r.ref.sort_key()))
     return results

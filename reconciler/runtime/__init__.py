@@ -9,6 +9,7 @@ source -> pipeline -> record, with the state store.
 from __future__ import annotations
 
 from reconciler.runtime.cycle import CycleResult, ReconcileCycle
+from reconciler.runtime.locks import ResourceLocks
 from reconciler.runtime.queue import WorkQueue
 from reconciler.runtime.requests import PlanPullRequest, ReconcileRequest, Request, Trigger
 from reconciler.runtime.runtime import Runtime, RuntimeOptions, WatchFilter
@@ -19,6 +20,7 @@ __all__ = [
     "ReconcileCycle",
     "ReconcileRequest",
     "Request",
+    "ResourceLocks",
     "Runtime",
     "RuntimeOptions",
     "Trigger",

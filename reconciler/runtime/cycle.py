@@ -25,7 +25,8 @@ from reconciler.model.desired import DesiredState
 from reconciler.model.plan import ApplyReport, Change, ChangeOutcome, Plan
 from reconciler.model.source import Revision
 from reconciler.pipeline import Reconciler, load_desired
-from reconciler.runtime.record import change_lines, resource_statuses
+from reconciler.runtime.locks import ResourceLocks
+from reconciler.runtime.record import applying_statuses, change_lines, resource_statuses
 from reconciler.source import Source
 from reconciler.state import EventLevel, RunState, StateStore
 
@@ -51,8 +52,9 @@ class ReconcileCycle:
     """Runs reconciles of one source against one set of providers."""
 
     def __init__(self, source: Source, reconciler: Reconciler, store: StateStore,
-                 source_name: str = "repository") -> None:
+                 source_name: str = "repository", locks: ResourceLocks | None = None) -> None:
         self.source = source
+        self.locks = locks or ResourceLocks()
         self.reconciler = reconciler
         self.store = store
         self.source_name = source_name
@@ -173,6 +175,9 @@ class ReconcileCycle:
             refs = sorted({c.ref for c in runnable}, key=ResourceRef.sort_key)
             lines = change_lines(to_apply)
             # Said before the first write: a crash from here on is found at start-up.
+            before = {s.ref: s for s in self.store.statuses(history=0)}
+            for status in applying_statuses(refs, before, str(revision), datetime.now(UTC)):
+                self.store.put_status(status)
             self.store.mark_applying(run_id, to_apply.digest(), to_apply.summary(), lines, refs)
             self.store.add_event("apply", f"applying {revision}: {to_apply.summary()}",
                                  data={"changes": lines})
@@ -184,7 +189,8 @@ class ReconcileCycle:
                     stopped = should_stop()
                 return stopped
 
-            report = self.reconciler.apply(to_apply, desired, ctx, should_stop=stop_check)
+            with self.locks.hold(refs, holder=f"reconcile {revision}"):
+                report = self.reconciler.apply(to_apply, desired, ctx, should_stop=stop_check)
             observations = self.reconciler.observe(desired, ctx)
         health = self.reconciler.health(desired, observations, ctx)
         previous = {s.ref: s for s in self.store.statuses(history=0)}

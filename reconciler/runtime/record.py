@@ -175,6 +175,24 @@ def _line(result: ChangeResult) -> str:
     return f"{text}: {result.message}" if result.message else text
 
 
+def applying_statuses(refs: Iterable[ResourceRef], previous: Mapping[ResourceRef, ResourceStatus],
+                      revision: str, now: datetime) -> list[ResourceStatus]:
+    """Statuses to store before applying: condition Reconciling, last attempted revision."""
+    out = []
+    for ref in refs:
+        prev = previous.get(ref) or ResourceStatus(
+            ref=ref, sync=Sync.OUT_OF_SYNC,
+            health=Health(state=HealthState.PROGRESSING, reason="Applying"))
+        others = tuple(c for c in prev.conditions if c.type is not ConditionType.RECONCILING)
+        reconciling = _condition(ConditionType.RECONCILING, True, "Applying",
+                                 f"applying {revision}", prev, now)
+        out.append(prev.model_copy(update={
+            "conditions": (*others, reconciling), "last_attempted_revision": revision,
+            "history": (),
+        }))
+    return out
+
+
 def change_lines(plan: Plan, refs: Iterable[ResourceRef] | None = None) -> list[str]:
     """One line per change (``~ Stack/blog: changed: spec.env``) for runs and events."""
     wanted = set(refs) if refs is not None else None

@@ -82,6 +82,8 @@ class Runtime:
         self.store = store
         self.options = options or RuntimeOptions()
         self.queue = WorkQueue()
+        self.locks = cycle.locks
+        """Per-resource locks: handlers take them before touching a resource."""
         self._handlers: dict[type[Request], Handler] = {
             ReconcileRequest: self._reconcile,
             PlanPullRequest: self._no_pull_request_handler,
@@ -103,7 +105,8 @@ class Runtime:
 
         The handler runs on a worker thread, one at a time per request key;
         it should check ``should_stop()`` between steps and return when it
-        gives a reason.
+        gives a reason, and hold ``self.locks.hold([ref])`` while it touches a
+        resource (the reconcile holds them while it applies).
         """
         self._handlers[kind] = handler
 

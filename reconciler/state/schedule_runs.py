@@ -1,6 +1,6 @@
 """The ``schedule_runs`` table: the history of every Schedule's runs.
 
-Part of the state store (``StateStore`` inherits these methods). The
+Part of the state store (see ``store``; ``StateStore`` inherits these methods). The
 scheduler provider writes rows while ``bosun serve`` runs; ``bosun status``,
 ``bosun schedule runs``, the API and the dashboard read them.
 
@@ -31,9 +31,7 @@ passes the number); rows of schedules that were removed stay until
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +44,7 @@ from reconciler.model.schedule import (
     ScheduleRunResult,
     ScheduleTrigger,
 )
+from reconciler.state.db import Database
 
 KEEP_SCHEDULE_RUNS = 20000
 
@@ -85,16 +84,10 @@ def _record(row: sqlite3.Row) -> ScheduleRun:
     )
 
 
-class ScheduleRunsMixin:
+class ScheduleRunsTables(Database):
     """Schedule history methods of ``StateStore``."""
 
-    def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
-
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        raise NotImplementedError
-
-    def kv_items(self, namespace: str) -> dict[str, Any]:
+    def kv_items(self, namespace: str) -> dict[str, Any]:  # from ControlTables
         raise NotImplementedError
 
     def save_schedule_run(self, run: ScheduleRun, keep: int | None = None) -> int:

@@ -56,3 +56,41 @@ def test_sigterm_stops_cleanly_and_state_survives_a_restart(tmp_path: Path) -> N
     assert not any("interrupted" in e.message for e in store.events(100))
     entries = store.history(status[0].ref)
     assert [e.revision for e in entries][:2] == [f"main@sha1:{second}", f"main@sha1:{first}"]
+    store.close()
+
+
+def test_a_damaged_store_is_rebuilt_from_git_and_the_engines(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "repo")
+    sha = repo.commit({"bosun.yaml": BOSUN_YAML, "web.yaml": stack("1")})
+    state = tmp_path / "state"
+    proc = serve(repo, state)
+    try:
+        wait_for(lambda: applied_version(state) == "1", what="first revision applied")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    for suffix in ("-wal", "-shm"):
+        (state / f"state.db{suffix}").unlink(missing_ok=True)
+    (state / "state.db").write_bytes(b"\0garbage" * 4096)
+    proc = serve(repo, state)
+    try:
+        def rebuilt() -> bool:
+            store = StateStore(state)
+            try:
+                found = [s for s in store.statuses() if s.last_applied_revision]
+                return bool(found) and found[0].last_applied_revision == f"main@sha1:{sha}"
+            finally:
+                store.close()
+
+        # Only bosun opens the store until it has moved the damaged one aside.
+        wait_for(lambda: list(state.glob("state.db.broken-*")), what="the store moved aside")
+        wait_for(rebuilt, what="statuses rebuilt from Git and the engines")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "is unusable" in output
+    assert list(state.glob("state.db.broken-*"))
+    store = StateStore(state)
+    assert any("rebuilt" in e.message for e in store.events(100))
+    store.close()

@@ -86,3 +86,29 @@ def test_take_wakes_up_on_put_and_close() -> None:
     queue.close()
     waiting.join(2)
     assert not waiting.is_alive() and got[-1] is None
+
+
+def test_resource_locks_serialise_work_on_one_resource() -> None:
+    from reconciler.model.common import Kind, ResourceRef
+    from reconciler.runtime.locks import ResourceLocks
+
+    locks = ResourceLocks()
+    a, b = ResourceRef(kind=Kind.STACK, name="a"), ResourceRef(kind=Kind.STACK, name="b")
+    order: list[str] = []
+    inside = threading.Event()
+
+    def schedule() -> None:
+        inside.wait(2)
+        with locks.hold([a], holder="schedule"):
+            order.append("schedule")
+
+    worker = threading.Thread(target=schedule)
+    worker.start()
+    with locks.hold([b, a], holder="reconcile"):
+        assert locks.holders() == {a: "reconcile", b: "reconcile"}
+        inside.set()
+        time.sleep(0.2)
+        order.append("reconcile")
+    worker.join(2)
+    assert order == ["reconcile", "schedule"]
+    assert locks.holders() == {}
