@@ -71,6 +71,19 @@ def compose_version() -> str:
     return out.stdout.strip()
 
 
+@functools.lru_cache(maxsize=1)
+def compose_identity() -> str:
+    """Which Compose renders: the binary's path, size and mtime (no subprocess)."""
+    binary = Path(compose_command()[0])
+    try:
+        st = binary.stat()
+    except OSError:
+        return compose_version()
+    if len(compose_command()) > 1:  # the docker CLI plugin: ask for its version
+        return f"{binary}:{compose_version()}"
+    return f"{binary}:{st.st_size}:{st.st_mtime_ns}"
+
+
 def base_env(docker_host: str | None = None) -> dict[str, str]:
     env = {k: os.environ[k] for k in PASSED_THROUGH if k in os.environ}
     env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")

@@ -25,8 +25,16 @@ from typing import Any
 from providers.compose import swarm
 from providers.compose.cli import ComposeRun, base_env
 from providers.compose.health import evaluate
-from providers.compose.hosts import build_host_state
-from providers.compose.observed import OWNER, PROJECT, HostState, Project
+from providers.compose.hosts import build_host_state, inspect_running
+from providers.compose.observed import (
+    CONFIG_HASH,
+    DIGEST,
+    IMAGE_DIGEST,
+    OWNER,
+    PROJECT,
+    HostState,
+    Project,
+)
 from providers.compose.render import (
     Renderer,
     RenderFacts,
@@ -42,7 +50,7 @@ from providers.engine import EngineClients, engine_errors, engine_url
 from reconciler.errors import PermanentError
 from reconciler.model.common import Kind, ResourceRef, SecretRef, duration_seconds
 from reconciler.model.desired import DesiredResource, DesiredState
-from reconciler.model.kinds import Host, HostMode, PullPolicy, Stack, StackState
+from reconciler.model.kinds import Engine, Host, HostMode, PullPolicy, Stack, StackState
 from reconciler.model.plan import Change, ChangeAction, ChangeOutcome, ChangeResult
 from reconciler.model.sensitive import Sensitive
 from reconciler.model.status import Health, HealthState
@@ -89,10 +97,11 @@ class StackDeployer:
             networks = client.networks(filters={"label": f"{OWNER}={self.ctx.owner}"})
             volumes = (client.volumes(filters={"label": f"{OWNER}={self.ctx.owner}"})
                        or {}).get("Volumes") or []
-            restarts: dict[str, int] = {}
-            for c in containers:
-                restarts[c["Id"]] = int(client.inspect_container(c["Id"]).get("RestartCount", 0))
-        return build_host_state(host, containers, networks, volumes, []), restarts
+            images = client.images()
+            inspected = inspect_running(client, containers)
+        restarts = {cid: int(d.get("RestartCount") or 0) for cid, d in inspected.items()}
+        return build_host_state(host, containers, networks, volumes, images,
+                                inspected=inspected), restarts
 
     # -- changes ----------------------------------------------------------------
 
@@ -107,9 +116,15 @@ class StackDeployer:
 
     def _runner(self, host: Host, inp: StackInput | None, project: str) -> ComposeRun:
         if inp is not None:
-            return inp.runner(engine_url(host))
-        return ComposeRun(project, base_env(engine_url(host)), ref=ResourceRef(
-            kind=Kind.STACK, name=project))
+            runner = inp.runner(engine_url(host))
+        else:
+            runner = ComposeRun(project, base_env(engine_url(host)), ref=ResourceRef(
+                kind=Kind.STACK, name=project))
+        if host.spec.engine is Engine.PODMAN:
+            # Compose's BuildKit path wants a buildkit image from a registry;
+            # Podman's compat API builds with the classic builder.
+            runner.env["DOCKER_BUILDKIT"] = "0"
+        return runner
 
     def _delete(self, change: Change) -> int:
         host = self.host(str(change.payload.get("host", "local")))
@@ -133,19 +148,47 @@ class StackDeployer:
         pull = (stack.spec.pull or self.desired.repository.spec.defaults.stack.pull
                 or PullPolicy.MISSING)
         timeout = duration_seconds(stack.spec.health.timeout) + UP_GRACE_SECONDS
+        common = {"stdin": stdin, "project_dir": inp.project_dir, "profiles": inp.profiles,
+                  "timeout": timeout}
+        if stack.spec.state is StackState.STOPPED:
+            runner.run(["up", "--no-start", "--remove-orphans", "--pull", pull.value],
+                       **common)  # type: ignore[arg-type]
+            runner.run(["stop"], **common)  # type: ignore[arg-type]
+            return 2
         args = ["up", "--detach", "--remove-orphans", "--pull", pull.value]
         if build:
             args.append("--build")
-        if stack.spec.state is StackState.STOPPED:
-            args = ["up", "--no-start", "--remove-orphans", "--pull", pull.value]
-            runner.run(args, stdin=stdin, project_dir=inp.project_dir, profiles=inp.profiles,
-                       timeout=timeout)
-            runner.run(["stop"], stdin=stdin, project_dir=inp.project_dir,
-                       profiles=inp.profiles, timeout=timeout)
+        if host.spec.engine is not Engine.PODMAN:
+            runner.run(args, **common)  # type: ignore[arg-type]
+            return 1
+        # Compose recreates every container on Podman 4.3 (its container list
+        # names networks where Compose expects ids): bosun decides what to
+        # recreate from the labels, and Compose recreates only that.
+        recreate = self._outdated(host, stack.name, inp, model)
+        runner.run([*args, "--no-recreate"], **common)  # type: ignore[arg-type]
+        if recreate:
+            runner.run(["up", "--detach", "--no-deps", "--force-recreate", "--pull",
+                        pull.value, *recreate], **common)  # type: ignore[arg-type]
             return 2
-        runner.run(args, stdin=stdin, project_dir=inp.project_dir, profiles=inp.profiles,
-                   timeout=timeout)
         return 1
+
+    def _outdated(self, host: Host, name: str, inp: StackInput,
+                  model: dict[str, Any]) -> list[str]:
+        """Services whose containers differ from ``model`` (labels, config hash, image)."""
+        state, _ = self.read(host, name)
+        project = state.project(name)
+        hashes = self.hashes(host, inp, model)
+        out: list[str] = []
+        for service, body in sorted((model.get("services") or {}).items()):
+            containers = project.service_containers(service)
+            want = (body.get("labels") or {}).get(DIGEST)
+            image = state.image_id(body["image"]) if body.get("image") else None
+            if any(c.labels.get(DIGEST) != want
+                   or (service in hashes and c.labels.get(CONFIG_HASH) != hashes[service])
+                   or (image and c.labels.get(IMAGE_DIGEST) not in (None, image))
+                   for c in containers):
+                out.append(service)
+        return out
 
     def hashes(self, host: Host, inp: StackInput, model: dict[str, Any]) -> dict[str, str]:
         if host.spec.mode is HostMode.SWARM:

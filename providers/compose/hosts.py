@@ -37,7 +37,7 @@ from providers.engine import EngineClients, engine_errors, engine_url
 from reconciler.errors import BosunError
 from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.desired import DesiredState
-from reconciler.model.kinds import Host, HostMode, Stack
+from reconciler.model.kinds import Engine, Host, HostMode, Stack
 
 
 def stack_host(stack: Stack) -> str:
@@ -76,20 +76,38 @@ def read_host(clients: EngineClients, host: Host, owner: str) -> HostState:
         networks = client.networks(filters={"label": f"{OWNER}={owner}"})
         volumes = (client.volumes(filters={"label": f"{OWNER}={owner}"}) or {}).get("Volumes")
         images = client.images()
-    return build_host_state(host, containers, networks, volumes or [], images)
+        # Podman's container list carries no health: inspect bosun's running ones.
+        inspected = inspect_running(client, containers, owner) \
+            if host.spec.engine is Engine.PODMAN else None
+    return build_host_state(host, containers, networks, volumes or [], images,
+                            inspected=inspected)
+
+
+def inspect_running(client: Any, containers: list[dict[str, Any]],
+                    owner: str | None = None) -> dict[str, dict[str, Any]]:
+    """Inspect data of running containers (of ``owner``'s stacks when given)."""
+    out: dict[str, dict[str, Any]] = {}
+    for c in containers:
+        labels = c.get("Labels") or {}
+        if owner is not None and labels.get(OWNER) != owner:
+            continue
+        if str(c.get("State", "")).lower() in ("running", "restarting") or owner is None:
+            out[c["Id"]] = client.inspect_container(c["Id"])
+    return out
 
 
 def build_host_state(
     host: Host, containers: list[dict[str, Any]], networks: list[dict[str, Any]],
     volumes: list[dict[str, Any]], images: list[dict[str, Any]],
     services: list[dict[str, Any]] | None = None, tasks: list[dict[str, Any]] | None = None,
+    inspected: dict[str, dict[str, Any]] | None = None,
 ) -> HostState:
     """Group what the API answered into projects (also used on saved engine output)."""
     by_project: dict[str, dict[str, list[Any]]] = defaultdict(
         lambda: {"containers": [], "networks": [], "volumes": [], "services": []}
     )
     for raw in containers:
-        c = Container.from_api(raw)
+        c = Container.from_api(raw, (inspected or {}).get(str(raw.get("Id"))))
         if c.project:
             by_project[c.project]["containers"].append(c)
     for raw in networks:

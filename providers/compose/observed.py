@@ -51,10 +51,15 @@ class Container(Frozen):
     image: str = ""
     image_id: str = ""
     oneoff: bool = False
+    restarts: int | None = Field(default=None, description="From inspect, when read.")
     labels: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
-    def from_api(cls, data: dict[str, Any]) -> Container:
+    def from_api(cls, data: dict[str, Any], inspect: dict[str, Any] | None = None) -> Container:
+        """From a container list entry, refined by its inspect data when given.
+
+        Podman's list has no health in ``Status``; its inspect has.
+        """
         labels = {str(k): str(v) for k, v in (data.get("Labels") or {}).items()}
         status = str(data.get("Status") or "")
         health = _HEALTH.search(status)
@@ -66,6 +71,24 @@ class Container(Frozen):
         if state == "exited" and status.startswith("Created"):
             state = "created"
         number = labels.get(NUMBER, "1")
+        restarts = None
+        found_health = health.group(1).replace("health: ", "") if health else None
+        if inspect is not None:
+            state_data = inspect.get("State") or {}
+            restarts = int(inspect.get("RestartCount") or 0)
+            health_data = state_data.get("Health") or {}
+            if health_data.get("Status"):
+                found_health = str(health_data["Status"])
+            if isinstance(state_data.get("Status"), str):
+                state = state_data["Status"].lower()
+            if state == "exited" and isinstance(state_data.get("ExitCode"), int):
+                exit_code_value: int | None = state_data["ExitCode"]
+            else:
+                exit_code_value = int(exit_code.group(1)) if exit_code else None
+        else:
+            exit_code_value = int(exit_code.group(1)) if exit_code else None
+        if found_health == "none":
+            found_health = None
         return cls(
             id=str(data.get("Id", "")),
             name=str(names[0]).lstrip("/"),
@@ -74,11 +97,12 @@ class Container(Frozen):
             number=int(number) if number.isdigit() else 1,
             state=state,
             status=status,
-            health=health.group(1).replace("health: ", "") if health else None,
-            exit_code=int(exit_code.group(1)) if exit_code else None,
+            health=found_health,
+            exit_code=exit_code_value,
             image=str(data.get("Image") or ""),
             image_id=str(data.get("ImageID") or ""),
             oneoff=labels.get(ONEOFF, "False").lower() == "true",
+            restarts=restarts,
             labels=labels,
         )
 

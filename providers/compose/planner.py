@@ -94,6 +94,10 @@ def _what_changed(
     if diffs:
         fields = sorted({d.path.split(".")[2] for d in diffs if d.path.count(".") >= 2})
         parts.append(", ".join(fields) + " changed")
+    context = facts.services[name].build_context if name in facts.services else None
+    if context in changed_files:
+        parts.append(f"build context {context.rsplit('/', 1)[-1]} changed")
+        changed_files.remove(context)
     if changed_files:
         shown = ", ".join(p.rsplit("/", 1)[-1] for p in changed_files[:3])
         parts.append(f"mounted file {shown} changed" if len(changed_files) == 1
@@ -111,6 +115,8 @@ def judge(
     verdict = ServiceVerdict()
     all_diffs: list[FieldDiff] = []
     stopped = stack.spec.state is StackState.STOPPED
+    if host.mode == "swarm":
+        return judge_swarm(facts, project, labels, previous, previous_files, root), all_diffs
     for name, svc in facts.services.items():
         containers = project.service_containers(name)
         want = svc.replicas
@@ -154,6 +160,30 @@ def judge(
     verdict.orphans = sorted({c.service for c in project.containers
                               if c.service not in known and not c.oneoff})
     return verdict, all_diffs
+
+
+def judge_swarm(
+    facts: RenderFacts, project: Project, labels: StackLabels,
+    previous: dict[str, object] | None, previous_files: dict[str, dict[str, str]], root: str,
+) -> ServiceVerdict:
+    """Swarm services: compared by bosun's labels on the service and its replica count."""
+    verdict = ServiceVerdict()
+    by_name = {s.service: s for s in project.services}
+    for name, svc in facts.services.items():
+        found = by_name.get(name)
+        if found is None:
+            verdict.drift[name] = "swarm service missing (removed by hand?)"
+            continue
+        if found.labels.get(DIGEST) != labels.services[name][DIGEST]:
+            why, _ = _what_changed(name, facts, previous, previous_files.get(name, {}),
+                                   service_files(svc, root))
+            verdict.recreate[name] = why
+            continue
+        if found.replicas is not None and found.replicas != svc.replicas:
+            verdict.drift[name] = f"{found.replicas} replicas instead of {svc.replicas} " \
+                "(scaled by hand?)"
+    verdict.orphans = sorted(set(by_name) - set(facts.services))
+    return verdict
 
 
 def plan_stacks(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,6 +45,8 @@ class ComposeProvider:
 
     def __init__(self, clients: EngineClients | None = None) -> None:
         self.clients = clients or EngineClients()
+        # The API clients' sockets close with the provider, not at interpreter exit.
+        weakref.finalize(self, self.clients.close)
         self._renderers: dict[Path, Renderer] = {}
         self._lock = threading.Lock()
 
@@ -65,7 +68,19 @@ class ComposeProvider:
 
     def observe(self, desired: DesiredState, ctx: ProviderContext) -> ComposeObservation:
         hosts = desired_hosts(desired, self.store(ctx).hosts())
-        return observe_hosts(self.clients, hosts, ctx.owner)
+        observed = observe_hosts(self.clients, hosts, ctx.owner)
+        if not observed.host_errors:
+            return observed
+        # Say which stacks the failure leaves unplanned.
+        errors = dict(observed.host_errors)
+        for host_name in errors:
+            names = sorted(r.ref.name for r in desired.of_kind(Kind.STACK)
+                           if isinstance(r.document, Stack)
+                           and stack_host(r.document) == host_name)
+            if names:
+                shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+                errors[host_name] += f" (not planned: {len(names)} stack(s): {shown})"
+        return observed.model_copy(update={"host_errors": errors})
 
     def plan(self, desired: DesiredState, observed: ComposeObservation,
              ctx: ProviderContext) -> list[Change]:

@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import Field
 
-from providers.compose.cli import ComposeRun, base_env, compose_version
+from providers.compose.cli import ComposeRun, base_env, compose_identity, compose_version
 from reconciler.errors import PermanentError
 from reconciler.model.common import Frozen, ResourceRef, SecretRef
 from reconciler.model.desired import DesiredResource
@@ -141,7 +141,7 @@ def input_key(inp: StackInput) -> str:
     files.update({str(p): _file_digest(p) for p in _referenced_files(inp)})
     env = {k: hashlib.sha256(f"{k}={v}".encode()).hexdigest() for k, v in inp.env.items()}
     return digest({
-        "format": CACHE_FORMAT, "compose": compose_version(), "project": inp.project,
+        "format": CACHE_FORMAT, "compose": compose_identity(), "project": inp.project,
         "dir": inp.project_dir, "files": files, "inline": inp.inline, "env": env,
         "profiles": list(inp.profiles),
     })

@@ -53,6 +53,14 @@ def stack_model(model: dict[str, Any]) -> dict[str, Any]:
             svc["networks"] = sorted(svc["networks"])
         if svc.get("entrypoint") is None:
             svc.pop("entrypoint", None)
+        for port in svc.get("ports") or []:
+            # Compose v2 renders published ports as strings; the stack loader wants numbers.
+            if isinstance(port, dict) and isinstance(port.get("published"), str) \
+                    and port["published"].isdigit():
+                port["published"] = int(port["published"])
+            if isinstance(port, dict):
+                port.pop("host_ip", None)
+                port.pop("app_protocol", None)
     for net in (out.get("networks") or {}).values():
         if isinstance(net, dict):
             net.pop("name", None)

@@ -64,9 +64,10 @@ def stack_labels(
     base = {OWNER: owner, RESOURCE: resource}
     for name, svc in facts.services.items():
         wanted = service_digest(svc, root)
-        running = project.service_containers(name)
-        kept = running[0].labels.get(REVISION) if running and all(
-            c.labels.get(DIGEST) == wanted for c in running) else None
+        running: list[dict[str, str]] = [c.labels for c in project.service_containers(name)]
+        running += [s.labels for s in project.services if s.service == name]
+        kept = running[0].get(REVISION) if running and all(
+            labels.get(DIGEST) == wanted for labels in running) else None
         out.services[name] = {**base, REVISION: kept or revision, DIGEST: wanted}
     model_networks = facts.model.get("networks") or {}
     observed_networks = {n.name: n for n in project.networks}
