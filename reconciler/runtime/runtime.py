@@ -4,8 +4,8 @@ Part of the runtime. ``Runtime`` owns the work queue, a bounded pool of
 worker threads, the poll timer (APScheduler, interval with jitter), the
 control watch (suspend/resume from another process), in local mode the
 folder watcher, and the background work of providers that have some (the
-scheduler's jobs, see ``services``). Triggers call ``submit``; only workers run work, through the
-handler registered for the request's type (``ReconcileRequest`` ->
+scheduler's jobs, see ``services``). Triggers call ``submit``; only workers
+run work, through the handler registered for the request's type (``ReconcileRequest`` ->
 ``ReconcileCycle``; ``PlanPullRequest`` -> whatever the change-control code
 registers).
 
