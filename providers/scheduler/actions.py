@@ -26,10 +26,12 @@ A string ``command`` is a shell line (``sh -c``); a list is the argv.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import secrets as token
 import signal
+import ssl
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -311,6 +313,13 @@ class ContainerExec:
                 os.kill(pid, signal.SIGKILL)
 
 
+@functools.lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    # Building one loads the system's CA certificates (tens of milliseconds):
+    # once per process, not once per run.
+    return ssl.create_default_context()
+
+
 @dataclass
 class HTTPRequest:
     """``http``: one request; a status in ``expectStatus`` is success."""
@@ -338,7 +347,8 @@ class HTTPRequest:
             else:
                 headers[key] = value
         timeout = self.timeout or HTTP_DEFAULT_TIMEOUT
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False,
+                                    verify=_tls_context())
         try:
             with self._client.stream(self.spec.method, self.spec.url, headers=headers,
                                      content=self.spec.body) as response:

@@ -86,6 +86,15 @@ class JobBook:
                 ) from None
         return out
 
+    def get(self, name: str) -> RegisteredJob | None:
+        body = self.kv.kv_get(JOBS, name)
+        if body is None:
+            return None
+        try:
+            return RegisteredJob.model_validate(body)
+        except ValueError:
+            return None  # unreadable: registered afresh
+
     def put(self, job: RegisteredJob) -> None:
         self.kv.kv_put(JOBS, job.name, job.model_dump(mode="json"))
 

@@ -98,12 +98,7 @@ class SchedulerProvider:
             return ScheduleObservation(jobs={n: JobState(job=j) for n, j in jobs.items()})
         self._hand_over(desired, ctx)
         held = engine.registered()
-        last_runs = {}
-        for name in jobs:
-            finished = [r for r in engine.host.runs.schedule_runs(name, 5, output=False)
-                        if r.result.final and r.result is not ScheduleRunResult.SKIPPED]
-            if finished:
-                last_runs[name] = finished[0]
+        last_runs = engine.host.runs.last_schedule_runs()
         states = {
             name: JobState(job=job, scheduled=name in held and held[name][0] == job,
                            next_run=held[name][1] if name in held else None,
@@ -123,12 +118,11 @@ class SchedulerProvider:
     def apply(self, changes: Sequence[Change], desired: DesiredState,
               ctx: ProviderContext) -> list[ChangeResult]:
         book = self._book(ctx)
-        current = book.jobs()
         self._hand_over(desired, ctx)
-        return [self._apply_one(change, desired, ctx, book, current) for change in changes]
+        return [self._apply_one(change, desired, ctx, book) for change in changes]
 
     def _apply_one(self, change: Change, desired: DesiredState, ctx: ProviderContext,
-                   book: JobBook, current: dict[str, RegisteredJob]) -> ChangeResult:
+                   book: JobBook) -> ChangeResult:
         started = datetime.now(UTC)
         name = change.ref.name
         engine = self.engine
@@ -143,7 +137,7 @@ class SchedulerProvider:
         if res is None or not isinstance(res.document, Schedule):
             raise PermanentError("not in the desired state", change.ref)
         spec = res.document.spec
-        old = current.get(name)
+        old = book.get(name)
         anchor = planned_anchor(spec, old, started)
         job = RegisteredJob(name=name, owner=ctx.owner, spec=spec_body(spec),
                             revision=str(desired.revision), anchor=anchor,

@@ -124,6 +124,14 @@ class ScheduleRunsTables(Database):
                            "ORDER BY id DESC LIMIT ?", args)
         return [_record(r) for r in rows]
 
+    def last_schedule_runs(self) -> dict[str, ScheduleRun]:
+        """Each schedule's newest run that ran and ended (skipped ones left out), no output."""
+        rows = self._query(
+            f"SELECT {_BRIEF} FROM schedule_runs WHERE id IN ("  # noqa: S608
+            "SELECT MAX(id) FROM schedule_runs WHERE result NOT IN (?, ?) GROUP BY schedule)",
+            (ScheduleRunResult.RUNNING.value, ScheduleRunResult.SKIPPED.value))
+        return {r["schedule"]: _record(r) for r in rows}
+
     def schedule_run(self, run_id: int) -> ScheduleRun | None:
         rows = self._query("SELECT * FROM schedule_runs WHERE id = ?", (run_id,))
         return _record(rows[0]) if rows else None

@@ -46,6 +46,10 @@ def test_rows_round_trip_and_history_is_pruned_per_schedule(tmp_path: Path) -> N
     assert store.save_schedule_run(done, keep=2) == running
     assert [r.id for r in store.schedule_runs("backup", 100)][-1] != running
     assert store.schedule_names() == ["backup", "other"]
+    store.save_schedule_run(run(9).model_copy(update={"result": ScheduleRunResult.SKIPPED}))
+    last = store.last_schedule_runs()
+    assert last["backup"].output == "" and last["backup"].slot == NOW + timedelta(minutes=5)
+    assert "other" not in last  # still running
     store.close()
 
 
