@@ -75,7 +75,8 @@ class SchedulerProvider:
             return found
 
     def _hand_over(self, desired: DesiredState, ctx: ProviderContext) -> None:
-        """Give the running scheduler the latest repository and secrets."""
+        """Give the running scheduler the repository and secrets of the latest reconcile
+        (from ``apply`` and ``health``: what was reconciled, not what was only planned)."""
         engine = self.engine
         if engine is None:
             return
@@ -96,7 +97,6 @@ class SchedulerProvider:
         engine = self.engine
         if engine is None:
             return ScheduleObservation(jobs={n: JobState(job=j) for n, j in jobs.items()})
-        self._hand_over(desired, ctx)
         held = engine.registered()
         last_runs = engine.host.runs.last_schedule_runs()
         states = {
@@ -165,6 +165,9 @@ class SchedulerProvider:
 
     def health(self, desired: DesiredState, observed: ScheduleObservation,
                ctx: ProviderContext) -> dict[ResourceRef, Health]:
+        # Health is read once per reconcile of the followed revision, never for a
+        # plan alone (a pull request's plan must not change what runs use).
+        self._hand_over(desired, ctx)
         out: dict[ResourceRef, Health] = {}
         for res in desired.of_kind(Kind.SCHEDULE):
             schedule = res.document

@@ -145,3 +145,27 @@ def test_an_unreadable_registration_is_an_observe_error(tmp_path: Path) -> None:
     with pytest.raises(ObserveError, match="broken"):
         JobBook(store).jobs()
     store.close()
+
+
+def test_suspend_is_a_change_with_no_next_run(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    write(root, {"bosun.yaml": BOSUN, "often.yaml": schedule("often", "every: 10m", PING)})
+    store = StateStore(tmp_path / "state")
+    provider = SchedulerProvider()
+    ctx = context(root, store)
+    desired = load_desired(root)
+    provider.apply(provider.plan(desired, provider.observe(desired, ctx), ctx), desired, ctx)
+    write(root, {"often.yaml": schedule("often", "every: 10m", PING, suspend="true")})
+    desired = load_desired(root)
+    observed = provider.observe(desired, ctx)
+    changes = provider.plan(desired, observed, ctx)
+    diffs = {d.path: (d.before, d.after) for d in changes[0].diffs}
+    assert diffs["spec.suspend"] == (False, True)
+    before, after = diffs["nextRun"]
+    assert before is not None and after is None
+    results = provider.apply(changes, desired, ctx)
+    assert results[0].message.endswith("suspended")
+    health = provider.health(desired, provider.observe(desired, ctx), ctx)
+    assert health[ResourceRef(kind=Kind.SCHEDULE, name="often")].state.value == "Suspended"
+    store.close()
