@@ -74,7 +74,12 @@ def _noop() -> None:  # APScheduler wants a callable; the executor below never c
 
 
 class _SlotExecutor(BaseExecutor):  # type: ignore[misc]
-    """Hands due slots to the engine; APScheduler's documented extension point."""
+    """Hands due slots to the engine; APScheduler's documented extension point.
+
+    APScheduler submits while holding its job store lock, and the engine calls
+    APScheduler while holding its own: the slot is handed over on a thread of
+    its own so that the two locks are never taken in opposite orders.
+    """
 
     def __init__(self, fire: Callable[[str, datetime], None]) -> None:
         super().__init__()
@@ -82,7 +87,8 @@ class _SlotExecutor(BaseExecutor):  # type: ignore[misc]
 
     def submit_job(self, job: Any, run_times: list[datetime]) -> None:
         if run_times:
-            self._fire(str(job.id), run_times[-1])
+            threading.Thread(target=self._fire, args=(str(job.id), run_times[-1]),
+                             name=f"bosun-slot-{job.id}", daemon=True).start()
 
     def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
         self.submit_job(job, run_times)
