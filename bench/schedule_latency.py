@@ -83,7 +83,7 @@ def slot_latency(base: Path, runs: int) -> None:
     while len(arrivals) < runs + 1 and time.monotonic() < deadline:
         time.sleep(0.1)
     runtime.stop()
-    history = [r for r in store.schedule_runs("tick", runs + 5) if r.slot]
+    history = [r for r in store.schedule_history("tick", runs + 5) if r.slot]
     store.close()
     server.shutdown()
     # Match each request to its slot: the latest slot before it arrived.
@@ -122,7 +122,7 @@ def run_action(base: Path, runs: int) -> None:
     try:
         deadline = time.monotonic() + runs * 3 + 90
         while time.monotonic() < deadline:
-            done = [r for r in store.schedule_runs("job", runs + 5)
+            done = [r for r in store.schedule_history("job", runs + 5)
                     if r.result is ScheduleRunResult.SUCCEEDED]
             if len(done) >= runs:
                 break

@@ -24,7 +24,7 @@ from reconciler.model.desired import DesiredState
 from reconciler.model.plan import Change, ChangeResult, PlanError, PlanWarning
 from reconciler.model.schedule import ScheduleRun
 from reconciler.model.sensitive import Sensitive
-from reconciler.model.status import Health
+from reconciler.model.status import Health, ResourceDetails
 
 
 class SecretResolver(Protocol):
@@ -153,8 +153,8 @@ class ScheduleRunStore(Protocol):
 
     def save_schedule_run(self, run: ScheduleRun, keep: int | None = None) -> int: ...
 
-    def schedule_runs(self, schedule: str | None = None, limit: int = 20,
-                      output: bool = True) -> list[ScheduleRun]: ...
+    def schedule_history(self, schedule: str | None = None, limit: int = 20,
+                         output: bool = True) -> list[ScheduleRun]: ...
 
     def last_schedule_runs(self) -> dict[str, ScheduleRun]: ...
 
@@ -198,6 +198,19 @@ class BackgroundProvider(Protocol):
     def stop_background(self, timeout: float) -> bool: ...
 
 
+@runtime_checkable
+class Describer(Protocol):
+    """Optional: a provider that records what people want to see of its resources.
+
+    Stacks: their services and containers; routes: their hosts and upstreams.
+    Called after health, from the same observation; never secret values.
+    """
+
+    def describe(
+        self, desired: DesiredState, observed: Any, ctx: ProviderContext
+    ) -> dict[ResourceRef, ResourceDetails]: ...
+
+
 def observed_digest_part(value: Any) -> Any:
     """What of an observation goes into the plan's observed digest."""
     dump = getattr(value, "model_dump", None)
@@ -209,6 +222,7 @@ def observed_digest_part(value: Any) -> Any:
 __all__ = [
     "ApplyOptions",
     "BackgroundProvider",
+    "Describer",
     "DetailedPlanner",
     "KeyValueStore",
     "PartialObservation",

@@ -95,7 +95,7 @@ def hit_server(status: int = 200, delay: float = 0.0) -> Iterator[HitServer]:
 
 def runs(store: StateStore, name: str, limit: int = 1000) -> list[ScheduleRun]:
     """Oldest first."""
-    return list(reversed(store.schedule_runs(name, limit)))
+    return list(reversed(store.schedule_history(name, limit)))
 
 
 def finished(store: StateStore, name: str) -> list[ScheduleRun]:

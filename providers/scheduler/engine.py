@@ -250,19 +250,25 @@ class ScheduleEngine:
             self._record_skip(job, latest, ScheduleTrigger.MISSED, ScheduleRunReason.MISSED,
                               f"slot(s) {span} passed while bosun was down (missed: skip)")
 
-    def fire(self, name: str, slot: datetime, trigger: ScheduleTrigger = ScheduleTrigger.SCHEDULE,
+    def fire(self, name: str, slot: datetime, trigger: ScheduleTrigger | None = None,
              note: str = "") -> None:
-        """A slot is due: claim it, then run it, skip it, or replace what runs."""
+        """A slot is due: claim it, then run it, skip it, or replace what runs.
+
+        ``trigger`` None: the slot came while bosun ran (``cron`` or ``every``).
+        """
         try:
             self._fire(name, slot.astimezone(UTC), trigger, note)
         except Exception:
             log.exception("schedule %s: firing slot %s failed", name, slot)
 
-    def _fire(self, name: str, slot: datetime, trigger: ScheduleTrigger, note: str) -> None:
+    def _fire(self, name: str, slot: datetime, trigger: ScheduleTrigger | None,
+              note: str) -> None:
         with self._lock:
             job = self._jobs.get(name)
             if job is None or self._stopping:
                 return
+            if trigger is None:
+                trigger = ScheduleTrigger.CRON if job.schedule.cron else ScheduleTrigger.EVERY
             if not self.book.claim(name, slot, self._following(job, slot)):
                 log.debug("schedule %s: slot %s was handled already", name, slot)
                 return

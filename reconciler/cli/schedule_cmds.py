@@ -112,7 +112,7 @@ def runs(name: str, limit: int, show_output: bool, state_dir: Path | None, path:
          output: str) -> None:
     """The last runs of schedule NAME, newest first."""
     store = _open(state_dir, path)
-    found = store.schedule_runs(name, limit, output=show_output or output == "json")
+    found = store.schedule_history(name, limit, output=show_output or output == "json")
     if output == "json":
         click.echo(json.dumps([r.model_dump(mode="json") for r in found], indent=2))
         return

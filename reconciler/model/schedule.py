@@ -21,6 +21,8 @@ OUTPUT_LIMIT = 64 * 1024
 
 
 class ScheduleRunResult(StrEnum):
+    """A subset of ``reconciler.state.ScheduleRunState`` (the API's read model)."""
+
     RUNNING = "running"            # started, not finished yet
     SUCCEEDED = "succeeded"        # exit code 0, or the expected HTTP status
     FAILED = "failed"              # non-zero exit, timeout, replaced, or an error
@@ -49,8 +51,10 @@ class ScheduleRunReason(StrEnum):
 
 
 class ScheduleTrigger(StrEnum):
-    SCHEDULE = "schedule"          # the slot came while bosun serve ran
+    CRON = "cron"                  # a cron slot came while bosun serve ran
+    EVERY = "every"                # an every: slot came while bosun serve ran
     MISSED = "missed"              # caught up at start-up (missed: run-once)
+    MANUAL = "manual"              # started by hand (not by the scheduler)
 
 
 class ScheduleRun(Frozen):
@@ -59,7 +63,7 @@ class ScheduleRun(Frozen):
     slot: datetime | None = Field(
         default=None, description="The scheduled time this run is for (UTC), before jitter."
     )
-    trigger: ScheduleTrigger = ScheduleTrigger.SCHEDULE
+    trigger: ScheduleTrigger = ScheduleTrigger.EVERY
     action: str = Field(description="run | exec | http | reconcile")
     revision: str | None = Field(default=None, description="Revision that registered the job.")
     started_at: datetime

@@ -1,24 +1,26 @@
-"""The ``schedule_runs`` table: the history of every Schedule's runs.
+"""The scheduler's side of the ``schedule_runs`` table: the history of every Schedule's runs.
 
-Part of the state store (see ``store``; ``StateStore`` inherits these methods). The
-scheduler provider writes rows while ``bosun serve`` runs; ``bosun status``,
-``bosun schedule runs``, the API and the dashboard read them.
-
-One row per run (``reconciler.model.schedule.ScheduleRun``):
+Part of the state store (see ``store``; ``StateStore`` inherits these methods).
+The table comes from migration 2 (read by the API's ``/api/v1/schedules/runs``
+through ``status_tables``) and migration 3 (the scheduler's extra columns).
+The scheduler provider writes whole rows (``save_schedule_run``) while ``bosun
+serve`` runs; ``bosun status``, ``bosun schedule``, the API and the dashboard
+read them. One row per run (``reconciler.model.schedule.ScheduleRun``):
 
 - ``schedule``: the Schedule's ``metadata.name``;
-- ``slot``: the scheduled time the run is for (UTC, before jitter); a slot is
-  run at most once, across restarts;
-- ``trigger``: ``schedule`` (the slot came while bosun ran) or ``missed``
-  (caught up at start-up, ``missed: run-once``);
+- ``scheduled_at``: the slot, the scheduled time the run is for (UTC, before
+  jitter); a slot is run at most once, across restarts;
+- ``trigger``: ``cron`` or ``every`` (the slot came while bosun ran), or
+  ``missed`` (caught up at start-up, ``missed: run-once``);
 - ``action``: ``run``, ``exec``, ``http`` or ``reconcile``;
 - ``revision``: the revision that registered the job;
 - ``started_at`` / ``finished_at``: UTC ISO 8601; ``finished_at`` is NULL
   while the run goes on;
-- ``result``: ``running``, ``succeeded``, ``failed``, ``skipped`` or
-  ``interrupted``; ``reason`` says why in one word (``exit``, ``status``,
-  ``queued``, ``timeout``, ``replaced``, ``concurrency``, ``missed``,
-  ``suspended``, ``error``, ``stopping``);
+- ``state``: ``running``, ``succeeded``, ``failed``, ``skipped`` or
+  ``interrupted`` (a timeout is ``failed`` with reason ``timeout``);
+  ``reason`` says why in one word (``exit``, ``status``, ``queued``,
+  ``timeout``, ``replaced``, ``concurrency``, ``missed``, ``suspended``,
+  ``error``, ``stopping``);
 - ``exit_code``: of the command (``run``, ``exec``), else NULL;
 - ``message``: one line for people;
 - ``output``: the last 64 KiB of what the run printed, every resolved secret
@@ -48,8 +50,9 @@ from reconciler.state.db import Database
 
 KEEP_SCHEDULE_RUNS = 20000
 
-_COLUMNS = ("schedule", "slot", "trigger", "action", "revision", "started_at", "finished_at",
-            "result", "reason", "exit_code", "message", "output", "output_truncated")
+_COLUMNS = ("schedule", "scheduled_at", "trigger", "action", "revision", "started_at",
+            "finished_at", "state", "reason", "exit_code", "message", "output",
+            "output_truncated")
 # Statements built once from the constant column names above (no input reaches them).
 _INSERT = (f"INSERT INTO schedule_runs ({', '.join(_COLUMNS)}) "  # noqa: S608
            f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
@@ -74,11 +77,11 @@ def _values(run: ScheduleRun) -> tuple[Any, ...]:
 def _record(row: sqlite3.Row) -> ScheduleRun:
     return ScheduleRun(
         id=row["id"], schedule=row["schedule"],
-        slot=datetime.fromisoformat(row["slot"]) if row["slot"] else None,
-        trigger=ScheduleTrigger(row["trigger"]), action=row["action"], revision=row["revision"],
+        slot=datetime.fromisoformat(row["scheduled_at"]) if row["scheduled_at"] else None,
+        trigger=_trigger(row["trigger"]), action=row["action"], revision=row["revision"],
         started_at=datetime.fromisoformat(row["started_at"]),
         finished_at=datetime.fromisoformat(row["finished_at"]) if row["finished_at"] else None,
-        result=ScheduleRunResult(row["result"]), reason=ScheduleRunReason(row["reason"]),
+        result=ScheduleRunResult(row["state"]), reason=_reason(row["reason"]),
         exit_code=row["exit_code"], message=row["message"], output=row["output"],
         output_truncated=bool(row["output_truncated"]),
     )
@@ -108,14 +111,14 @@ class ScheduleRunsTables(Database):
                 run_id = run.id
             if keep is not None:
                 db.execute(
-                    """DELETE FROM schedule_runs WHERE schedule = ? AND result != ? AND id NOT IN (
+                    """DELETE FROM schedule_runs WHERE schedule = ? AND state != ? AND id NOT IN (
                            SELECT id FROM schedule_runs WHERE schedule = ?
                            ORDER BY id DESC LIMIT ?)""",
                     (run.schedule, ScheduleRunResult.RUNNING.value, run.schedule, max(1, keep)))
             return run_id
 
-    def schedule_runs(self, schedule: str | None = None, limit: int = 20,
-                      output: bool = True) -> list[ScheduleRun]:
+    def schedule_history(self, schedule: str | None = None, limit: int = 20,
+                         output: bool = True) -> list[ScheduleRun]:
         """Newest first; ``output=False`` leaves the output column out (lists, status)."""
         columns = "*" if output else _BRIEF
         where, args = ("WHERE schedule = ?", (schedule, limit)) if schedule is not None \
@@ -128,7 +131,7 @@ class ScheduleRunsTables(Database):
         """Each schedule's newest run that ran and ended (skipped ones left out), no output."""
         rows = self._query(
             f"SELECT {_BRIEF} FROM schedule_runs WHERE id IN ("  # noqa: S608
-            "SELECT MAX(id) FROM schedule_runs WHERE result NOT IN (?, ?) GROUP BY schedule)",
+            "SELECT MAX(id) FROM schedule_runs WHERE state NOT IN (?, ?) GROUP BY schedule)",
             (ScheduleRunResult.RUNNING.value, ScheduleRunResult.SKIPPED.value))
         return {r["schedule"]: _record(r) for r in rows}
 
@@ -145,11 +148,11 @@ class ScheduleRunsTables(Database):
         """Mark runs a previous process left ``running`` as interrupted (at start-up)."""
         now = datetime.now(UTC).isoformat()
         with self._tx() as db:
-            rows = list(db.execute("SELECT * FROM schedule_runs WHERE result = ? ORDER BY id",
+            rows = list(db.execute("SELECT * FROM schedule_runs WHERE state = ? ORDER BY id",
                                    (ScheduleRunResult.RUNNING.value,)))
             db.execute(
-                "UPDATE schedule_runs SET result = ?, reason = ?, finished_at = ?, message = ? "
-                "WHERE result = ?",
+                "UPDATE schedule_runs SET state = ?, reason = ?, finished_at = ?, message = ? "
+                "WHERE state = ?",
                 (ScheduleRunResult.INTERRUPTED.value, ScheduleRunReason.STOPPING.value, now,
                  message, ScheduleRunResult.RUNNING.value))
         return [_record(r) for r in rows]
@@ -163,7 +166,7 @@ class ScheduleRunsTables(Database):
             found, kept = jobs.get(name), slots.get(name)
             job: dict[str, Any] | None = found if isinstance(found, dict) else None
             slot: dict[str, Any] = kept if isinstance(kept, dict) else {}
-            last = self.schedule_runs(name, 1, output=False)
+            last = self.schedule_history(name, 1, output=False)
             spec: dict[str, Any] = (job or {}).get("spec") or {}
             when = f"every {spec['every']}" if spec.get("every") else (
                 f"cron {spec['cron']} ({spec.get('timezone', 'UTC')})" if spec.get("cron")
@@ -179,6 +182,20 @@ class ScheduleRunsTables(Database):
                 last_run=last[0] if last else None,
             ))
         return out
+
+
+def _trigger(text: str) -> ScheduleTrigger:
+    try:
+        return ScheduleTrigger(text)
+    except ValueError:  # rows other writers made (manual, api)
+        return ScheduleTrigger.MANUAL
+
+
+def _reason(text: str) -> ScheduleRunReason:
+    try:
+        return ScheduleRunReason(text)
+    except ValueError:
+        return ScheduleRunReason.NONE
 
 
 def _when(text: Any) -> datetime | None:

@@ -100,26 +100,52 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
-    # 2: schedule runs (see reconciler/state/schedule_runs.py for what each column holds).
+    # 2: what the API and the dashboard read beyond statuses: the plans made,
+    # schedule runs (written by the schedules runtime; see StatusTables for the
+    # read model) and an index to list one resource's events.
     """
+    CREATE TABLE plans (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER,
+        revision TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        changes INTEGER NOT NULL DEFAULT 0,
+        body TEXT NOT NULL           -- JSON: render.plan_json, sensitive values redacted
+    );
+    CREATE TABLE plan_changes (
+        plan_id INTEGER NOT NULL,
+        ref TEXT NOT NULL,
+        action TEXT NOT NULL,
+        body TEXT NOT NULL           -- JSON: one change of plan_json
+    );
+    CREATE INDEX plan_changes_ref ON plan_changes (ref, plan_id);
+    CREATE INDEX plan_changes_plan ON plan_changes (plan_id);
     CREATE TABLE schedule_runs (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
-        schedule TEXT NOT NULL,      -- the Schedule's metadata.name
-        slot TEXT,                   -- scheduled time it ran for, UTC ISO 8601, before jitter
-        trigger TEXT NOT NULL,       -- schedule | missed
-        action TEXT NOT NULL,        -- run | exec | http | reconcile
-        revision TEXT,               -- revision that registered the job
-        started_at TEXT NOT NULL,    -- UTC ISO 8601
-        finished_at TEXT,            -- NULL while running
-        result TEXT NOT NULL,        -- running | succeeded | failed | skipped | interrupted
-        reason TEXT NOT NULL DEFAULT '',  -- exit, status, queued, timeout, replaced, ...
-        exit_code INTEGER,           -- run and exec actions only
+        schedule TEXT NOT NULL,      -- the Schedule's name
+        trigger TEXT NOT NULL,       -- cron | every | manual | missed | api
+        state TEXT NOT NULL,         -- see ScheduleRunState
+        scheduled_at TEXT,           -- the tick this run is for
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        exit_code INTEGER,
         message TEXT NOT NULL DEFAULT '',
-        output TEXT NOT NULL DEFAULT '',  -- last 64 KiB of output, secrets redacted
-        output_truncated INTEGER NOT NULL DEFAULT 0
+        output TEXT NOT NULL DEFAULT ''   -- the end of its output, secrets scrubbed
     );
     CREATE INDEX schedule_runs_schedule ON schedule_runs (schedule, id);
-    CREATE INDEX schedule_runs_result ON schedule_runs (result)
+    CREATE INDEX events_ref ON events (ref, id);
+    """,
+    # 3: what the scheduler records of each run beyond migration 2's columns
+    # (see reconciler/state/schedule_runs.py for every column). Its rows use
+    # scheduled_at for the slot and state for the result.
+    """
+    ALTER TABLE schedule_runs ADD COLUMN action TEXT NOT NULL DEFAULT '';
+    ALTER TABLE schedule_runs ADD COLUMN revision TEXT;
+    ALTER TABLE schedule_runs ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+    ALTER TABLE schedule_runs ADD COLUMN output_truncated INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX schedule_runs_state ON schedule_runs (state)
     """,
 )
 

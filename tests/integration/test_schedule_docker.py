@@ -193,7 +193,7 @@ def _serve(repo: Repo, state: Path) -> subprocess.Popen[str]:
 def _history(state: Path, name: str) -> list[ScheduleRun]:
     store = StateStore(state)
     try:
-        return list(reversed(store.schedule_runs(name, 1000)))
+        return list(reversed(store.schedule_history(name, 1000)))
     finally:
         store.close()
 

@@ -23,6 +23,9 @@ from starlette.applications import Starlette
 from providers.scheduler import SchedulerProvider
 from providers.scheduler.engine import ScheduleEngine
 from providers.scheduler.timing import cron_trigger, next_slot
+from reconciler.api.routes import ApiConfig
+from reconciler.api.routes import routes as api_routes
+from reconciler.api.schedules import schedule_routes
 from reconciler.model.common import ResourceRef
 from reconciler.model.schedule import (
     ScheduleRunReason,
@@ -30,7 +33,6 @@ from reconciler.model.schedule import (
     ScheduleTrigger,
 )
 from reconciler.runtime import ReconcileRequest, Trigger
-from reconciler.schedule_routes import schedule_routes
 from reconciler.server import Service
 from reconciler.state import StateStore
 from tests.asgiserver import serving
@@ -81,7 +83,7 @@ def test_http_every_second_records_history_with_secrets_redacted(
     for run in history:
         assert run.result is ScheduleRunResult.SUCCEEDED, run
         assert run.reason is ScheduleRunReason.STATUS
-        assert run.action == "http" and run.trigger is ScheduleTrigger.SCHEDULE
+        assert run.action == "http" and run.trigger is ScheduleTrigger.EVERY
         assert "HTTP 200" in run.message
         assert run.finished_at is not None and run.finished_at >= run.started_at
         assert '"/ping"' in run.output and "visible" in run.output
@@ -108,19 +110,24 @@ def _check_status_cli_and_api(state: Path, store: StateStore) -> None:
     assert "succeeded (status)" in shown.stdout and "(sensitive)" in shown.stdout
     assert TOKEN not in shown.stdout
 
-    app = Starlette(routes=schedule_routes())
+    app = Starlette(routes=schedule_routes() + api_routes(ApiConfig()))
     app.state.store = store
     with serving(app) as url:
-        overview = httpx.get(f"{url}/api/schedules").json()["schedules"]
+        overview = httpx.get(f"{url}/api/v1/schedules").json()["schedules"]
         assert [s["name"] for s in overview] == ["ping"]
         assert overview[0]["registered"] and overview[0]["when"] == "every 1s"
         assert overview[0]["next_run"] and overview[0]["last_run"]["result"] == "succeeded"
-        body = httpx.get(f"{url}/api/schedules/ping/runs", params={"output": "1"}).json()
+        body = httpx.get(f"{url}/api/v1/schedules/ping/runs", params={"output": "1"}).json()
         assert len(body["runs"]) == 3 and all("(sensitive)" in r["output"] for r in body["runs"])
         assert TOKEN not in json.dumps(body)
-        brief = httpx.get(f"{url}/api/schedules/ping/runs", params={"limit": "1"}).json()
+        brief = httpx.get(f"{url}/api/v1/schedules/ping/runs", params={"limit": "1"}).json()
         assert len(brief["runs"]) == 1 and brief["runs"][0]["output"] == ""
-        assert httpx.get(f"{url}/api/schedules/nope/runs").status_code == 404
+        assert httpx.get(f"{url}/api/v1/schedules/nope/runs").status_code == 404
+        # The API's own page of runs reads the same rows.
+        page = httpx.get(f"{url}/api/v1/schedules/runs", params={"schedule": "ping"}).json()
+        assert [item["state"] for item in page["items"]] == ["succeeded"] * 3
+        assert all(item["trigger"] == "every" and item["scheduled_at"] and item["exit_code"]
+                   is None for item in page["items"])
 
 
 def test_unexpected_status_fails_and_reconcile_action_only_enqueues(tmp_path: Path) -> None:

@@ -33,18 +33,18 @@ def test_rows_round_trip_and_history_is_pruned_per_schedule(tmp_path: Path) -> N
         store.save_schedule_run(run(n), keep=2)
     store.save_schedule_run(ScheduleRun(schedule="other", action="http", started_at=NOW),
                             keep=1)
-    kept = store.schedule_runs("backup", 100)
+    kept = store.schedule_history("backup", 100)
     # The newest two finished runs stay, and the one still running is never pruned.
     assert [r.output for r in kept] == ["run 5\n", "run 4\n", "run 0\n"]
     assert kept[0].slot == NOW + timedelta(minutes=5) and kept[0].seconds == 3.0
-    assert kept[0].trigger is ScheduleTrigger.SCHEDULE
-    brief = store.schedule_runs("backup", 1, output=False)
+    assert kept[0].trigger is ScheduleTrigger.EVERY
+    brief = store.schedule_history("backup", 1, output=False)
     assert brief[0].output == "" and brief[0].exit_code == 0
 
     done = run(0).model_copy(update={"id": running, "exit_code": 3,
                                      "result": ScheduleRunResult.FAILED})
     assert store.save_schedule_run(done, keep=2) == running
-    assert [r.id for r in store.schedule_runs("backup", 100)][-1] != running
+    assert [r.id for r in store.schedule_history("backup", 100)][-1] != running
     assert store.schedule_names() == ["backup", "other"]
     store.save_schedule_run(run(9).model_copy(update={"result": ScheduleRunResult.SKIPPED}))
     last = store.last_schedule_runs()
@@ -97,7 +97,7 @@ def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
     store = StateStore(tmp_path)
     assert store.rebuilt_from is None
     store.save_schedule_run(run(1))
-    assert len(store.schedule_runs("backup")) == 1
+    assert len(store.schedule_history("backup")) == 1
     version = sqlite3.connect(tmp_path / "state.db").execute("PRAGMA user_version").fetchone()
     assert version[0] == SCHEMA_VERSION
     store.close()
