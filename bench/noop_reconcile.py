@@ -9,8 +9,9 @@ local Docker engine with `bosun apply`, then measures in the same run:
   compose GitOps tools run every cycle (a first, untimed pass lets Compose
   converge to its own labels; the second pass is timed);
 - Harbormaster: `harbormaster run` (PyPI docker-harbormaster, installed in its
-  own virtual environment under the state folder) over the same stacks from a
-  local Git repository (a first run clones and restarts; the second is timed).
+  own virtual environment, /tmp/bosun-bench-harbormaster, kept for the next
+  run) over the same stacks from a local Git repository (a first run clones
+  and restarts; the second is timed).
 
 Prints the figures side by side and removes every container, network, volume
 and folder it created. Usage: `.venv/bin/python bench/noop_reconcile.py [N]`.

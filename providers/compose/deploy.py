@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -62,7 +61,6 @@ UP_GRACE_SECONDS = 300.0
 
 @dataclass
 class Applied:
-    writes: int
     health: Health
     images: dict[str, str]
 
@@ -148,27 +146,29 @@ class StackDeployer:
         pull = (stack.spec.pull or self.desired.repository.spec.defaults.stack.pull
                 or PullPolicy.MISSING)
         timeout = duration_seconds(stack.spec.health.timeout) + UP_GRACE_SECONDS
-        common = {"stdin": stdin, "project_dir": inp.project_dir, "profiles": inp.profiles,
-                  "timeout": timeout}
+
+        def run(args: list[str]) -> None:
+            runner.run(args, stdin=stdin, project_dir=inp.project_dir, profiles=inp.profiles,
+                       timeout=timeout)
+
         if stack.spec.state is StackState.STOPPED:
-            runner.run(["up", "--no-start", "--remove-orphans", "--pull", pull.value],
-                       **common)  # type: ignore[arg-type]
-            runner.run(["stop"], **common)  # type: ignore[arg-type]
+            run(["up", "--no-start", "--remove-orphans", "--pull", pull.value])
+            run(["stop"])
             return 2
         args = ["up", "--detach", "--remove-orphans", "--pull", pull.value]
         if build:
             args.append("--build")
         if host.spec.engine is not Engine.PODMAN:
-            runner.run(args, **common)  # type: ignore[arg-type]
+            run(args)
             return 1
         # Compose recreates every container on Podman 4.3 (its container list
         # names networks where Compose expects ids): bosun decides what to
         # recreate from the labels, and Compose recreates only that.
         recreate = self._outdated(host, stack.name, inp, model)
-        runner.run([*args, "--no-recreate"], **common)  # type: ignore[arg-type]
+        run([*args, "--no-recreate"])
         if recreate:
-            runner.run(["up", "--detach", "--no-deps", "--force-recreate", "--pull",
-                        pull.value, *recreate], **common)  # type: ignore[arg-type]
+            run(["up", "--detach", "--no-deps", "--force-recreate", "--pull", pull.value,
+                 *recreate])
             return 2
         return 1
 
@@ -252,7 +252,7 @@ class StackDeployer:
     def wait(self, host: Host, stack: Stack, facts: RenderFacts, ref: ResourceRef) -> Applied:
         """Poll the stack until healthy, degraded, or its health timeout."""
         if not self.ctx.options.wait:
-            return Applied(0, Health(state=HealthState.HEALTHY, reason="NotWaited"), {})
+            return Applied(Health(state=HealthState.HEALTHY, reason="NotWaited"), {})
         deadline = time.monotonic() + duration_seconds(stack.spec.health.timeout)
         stopped = stack.spec.state is StackState.STOPPED
         while True:
@@ -262,9 +262,9 @@ class StackDeployer:
             images = _images(project)
             if health.state in (HealthState.HEALTHY, HealthState.SUSPENDED,
                                 HealthState.DEGRADED):
-                return Applied(0, health, images)
+                return Applied(health, images)
             if time.monotonic() >= deadline:
-                return Applied(0, Health(
+                return Applied(Health(
                     state=HealthState.DEGRADED, reason="Timeout",
                     message=f"not healthy after {stack.spec.health.timeout}: "
                     f"{health.message or health.reason}"), images)
@@ -324,6 +324,3 @@ def _images(project: Project) -> dict[str, str]:
     for s in project.services:
         out[s.service] = s.image
     return out
-
-
-ApplyFn = Callable[[Change], ChangeResult]

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import docker.errors
+
 from providers.compose.observed import (
     OWNER,
     PROJECT,
@@ -92,7 +94,10 @@ def inspect_running(client: Any, containers: list[dict[str, Any]],
         if owner is not None and labels.get(OWNER) != owner:
             continue
         if str(c.get("State", "")).lower() in ("running", "restarting") or owner is None:
-            out[c["Id"]] = client.inspect_container(c["Id"])
+            try:
+                out[c["Id"]] = client.inspect_container(c["Id"])
+            except docker.errors.NotFound:
+                continue  # removed between the list and the inspect (a recreate)
     return out
 
 

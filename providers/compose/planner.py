@@ -70,6 +70,14 @@ def _names(items: list[str]) -> str:
     return ", ".join(items[:6]) + (f" and {len(items) - 6} more" if len(items) > 6 else "")
 
 
+def _field(path: str) -> str:
+    """``services.web.environment.X.y`` -> ``environment.X``; other fields by their name."""
+    parts = path.split(".")
+    if parts[2] in ("environment", "labels", "deploy") and len(parts) > 3:
+        return ".".join(parts[2:4])
+    return parts[2]
+
+
 def _what_changed(
     name: str, facts: RenderFacts, previous: dict[str, object] | None,
     old_files: dict[str, str], new_files: dict[str, str],
@@ -92,8 +100,10 @@ def _what_changed(
                            if old_files.get(p) != new_files.get(p))
     parts: list[str] = []
     if diffs:
-        fields = sorted({d.path.split(".")[2] for d in diffs if d.path.count(".") >= 2})
-        parts.append(", ".join(fields) + " changed")
+        fields = sorted({_field(d.path) for d in diffs if d.path.count(".") >= 2})
+        shown = ", ".join(fields[:4]) + (f" and {len(fields) - 4} more" if len(fields) > 4
+                                         else "")
+        parts.append(f"{shown} changed")
     context = facts.services[name].build_context if name in facts.services else None
     if context in changed_files:
         parts.append(f"build context {context.rsplit('/', 1)[-1]} changed")

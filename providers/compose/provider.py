@@ -14,7 +14,6 @@ import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
-from providers.compose.cli import ComposeRun, base_env
 from providers.compose.deploy import StackDeployer
 from providers.compose.health import evaluate
 from providers.compose.hosts import desired_hosts, observe_hosts, stack_host
@@ -149,4 +148,4 @@ class ComposeProvider:
         return out
 
 
-__all__ = ["ComposeProvider", "ComposeRun", "base_env"]
+__all__ = ["ComposeProvider"]

@@ -35,6 +35,7 @@ from reconciler.model.sensitive import REDACTED, Sensitive
 from reconciler.provider import SecretResolver
 
 CACHE_FORMAT = 1
+MAX_MODELS_IN_MEMORY = 512
 # Bind-mounted folders are hashed up to these limits; beyond, names, sizes and
 # modification times stand in for contents.
 MAX_HASH_FILES = 2000
@@ -378,5 +379,7 @@ class Renderer:
         except ValueError:
             raise PermanentError("docker compose config printed no JSON", inp.ref) from None
         with self._lock:
+            if len(self._models) >= MAX_MODELS_IN_MEMORY:
+                self._models.clear()  # a long-running agent keeps only recent renders
             self._models[key] = model
         return model

@@ -98,16 +98,31 @@ def deploy(host: Host, name: str, model: dict[str, Any], inp: StackInput, owner:
 
 def remove(client: Any, host: Host, name: str, *, prune: bool, owner: str) -> None:
     ref = ResourceRef(kind=Kind.STACK, name=name)
-    _docker(host, ["stack", "rm", name], None, [], ref)
-    # `stack rm` returns before the tasks and networks are gone.
-    deadline = time.monotonic() + REMOVE_TIMEOUT
     label = f"{STACK_NAMESPACE}={name}"
-    while time.monotonic() < deadline:
-        left = client.containers(all=True, filters={"label": label}) \
-            + client.networks(filters={"label": label})
-        if not left:
+
+    def left() -> list[Any]:
+        found: list[Any] = client.services(filters={"label": label})
+        found += client.networks(filters={"label": label})
+        found += client.containers(all=True, filters={"label": label})
+        return found
+
+    # `stack rm` returns before the tasks are gone, and fails to remove a
+    # network whose containers are still stopping: repeat until nothing is left.
+    deadline = time.monotonic() + REMOVE_TIMEOUT
+    last = ""
+    while True:
+        try:
+            _docker(host, ["stack", "rm", name], None, [], ref)
+        except PermanentError as exc:
+            last = exc.message
+        for _ in range(10):
+            if not left():
+                break
+            time.sleep(0.5)
+        if not left():
             break
-        time.sleep(0.5)
+        if time.monotonic() >= deadline:
+            raise TemporaryError(f"stack {name} is still being removed: {last}", ref)
     if prune:
         vols = (client.volumes(filters={"label": [label, f"{OWNER}={owner}"]}) or {})
         for vol in vols.get("Volumes") or []:
