@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable
 
 from providers.engine import engine_errors, engine_url
-from providers.scheduler.actions import INSTANCE_LABEL, RUN_LABEL, RunContext
+from providers.scheduler.containers import INSTANCE_LABEL, RUN_LABEL
+from providers.scheduler.runs import RunContext
 from reconciler.errors import BosunError
 from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.kinds import Host, Schedule, Stack

@@ -36,9 +36,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.util import undefined
 
-from providers.scheduler.actions import Action, Outcome, RunContext, make_action, redaction_values
+from providers.scheduler.actions import make_action, redaction_values
 from providers.scheduler.jobs import JobBook, RegisteredJob
 from providers.scheduler.output import OutputTail
+from providers.scheduler.runs import Action, Outcome, RunContext
 from providers.scheduler.timing import make_trigger, missed_slots, next_slot
 from reconciler.errors import BosunError
 from reconciler.model.common import Kind, ResourceRef, duration_seconds

@@ -2,8 +2,11 @@
 
 The provider Protocol's entry points, wired to this package's modules:
 ``jobs`` (registrations and handled slots in the state store), ``planner``
-(observation and plan), ``engine`` (APScheduler and the runs, inside
-``bosun serve``), ``actions`` (run, exec, http, reconcile) and ``timing``.
+(observation and plan), ``timing`` (cron, every, slots), ``engine``
+(APScheduler and the runs, inside ``bosun serve``), ``actions`` with
+``containers`` (run, exec, http, reconcile; ``runs`` holds what they share),
+``output`` (the redacted tail of a run's output) and ``cleanup`` (run
+containers a killed process left).
 
 ``observe`` reads the registered jobs, and inside ``bosun serve`` what the
 running scheduler holds; ``apply`` registers, changes or removes jobs (and,
@@ -21,7 +24,6 @@ from pathlib import Path
 
 from providers.compose.render import RenderCache, Renderer
 from providers.engine import EngineClients
-from providers.scheduler.actions import RunContext
 from providers.scheduler.cleanup import remove_leftovers
 from providers.scheduler.engine import ScheduleEngine
 from providers.scheduler.jobs import JobBook, RegisteredJob, spec_body
@@ -33,6 +35,7 @@ from providers.scheduler.planner import (
     plan_schedules,
     planned_anchor,
 )
+from providers.scheduler.runs import RunContext
 from providers.scheduler.timing import show
 from reconciler.errors import ObserveError, PermanentError
 from reconciler.model.common import Kind, ResourceRef

@@ -13,9 +13,9 @@ import pytest
 
 from providers.compose.render import RenderCache, Renderer
 from providers.engine import EngineClients
-from providers.scheduler.actions import RunContext
 from providers.scheduler.engine import ScheduleEngine
 from providers.scheduler.jobs import JobBook, RegisteredJob
+from providers.scheduler.runs import RunContext
 from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.schedule import (
     ScheduleRun,
