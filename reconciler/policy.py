@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from reconciler.model.common import Kind
 from reconciler.model.desired import DesiredResource, DesiredState
 from reconciler.model.kinds import Policy, PolicyAction
@@ -49,6 +47,8 @@ def evaluate(
     ]
     results: list[PolicyResult] = []
     for policy in all_policies:
+        from jsonschema import Draft202012Validator  # 30 ms of start-up: only with policies
+
         validators = [(rule, Draft202012Validator(rule.deny)) for rule in policy.spec.rules]
         for res in desired.resources:
             if res.ref.kind in (Kind.POLICY, Kind.REPOSITORY) or not _matches(policy, res):

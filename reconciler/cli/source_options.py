@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -18,12 +18,14 @@ from reconciler.model.sensitive import Sensitive
 from reconciler.source import (
     TOKEN_ENV,
     GitAuth,
-    GitSource,
     GitSourceSpec,
     LocalSource,
     RefKind,
     token_from,
 )
+
+if TYPE_CHECKING:
+    from reconciler.source.git import GitSource
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,6 +66,8 @@ def git_source(state_dir: Path, repo: str, branch: str | None, tag: str | None,
                commit: str | None, subdir: str, git_user: str | None,
                git_token_file: Path | None, git_token_env: str, ssh_key: Path | None,
                known_hosts: Path | None, fetch_timeout: float) -> GitSource:
+    from reconciler.source.git import GitSource  # pygit2: only when following a remote
+
     chosen = [(k, v) for k, v in (("branch", branch), ("tag", tag), ("commit", commit)) if v]
     if len(chosen) > 1:
         raise SourceError("give only one of --branch, --tag and --commit")

@@ -10,10 +10,9 @@ a cache under the state folder; ``LocalSource`` reads a working folder in place.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from reconciler.model.source import Revision
-from reconciler.source.git import GitSource
 from reconciler.source.local import LocalSource
 from reconciler.source.spec import (
     TOKEN_ENV,
@@ -25,6 +24,18 @@ from reconciler.source.spec import (
     scrub,
     token_from,
 )
+
+if TYPE_CHECKING:
+    from reconciler.source.git import GitSource
+
+
+def __getattr__(name: str) -> Any:
+    # pygit2 takes 30 ms to import: only commands that follow a Git remote pay for it.
+    if name == "GitSource":
+        from reconciler.source.git import GitSource
+
+        return GitSource
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @runtime_checkable
