@@ -28,13 +28,13 @@ import dns.tsig
 import dns.update
 import dns.xfr
 
+from providers.dns.axfr import MissingSOA, transfer
 from providers.dns.backend import READ_TIMEOUT, WRITE_TIMEOUT, PartialWrite
 from providers.dns.observation import ZoneRecords
-from providers.dns.records import RecordSet, SetEdit, SetKey, relative_name
+from providers.dns.records import SetEdit
 from providers.dns.update import Rendered, TooLarge, update_messages
 from reconciler.errors import ObserveError, PermanentError, ProviderError, TemporaryError
 from reconciler.model.common import Kind, ResourceRef
-from reconciler.model.dnsvalues import canonical
 
 _PREREQ_FAILED = {
     dns.rcode.NXRRSET: "a record set the plan expected is gone or different",
@@ -62,25 +62,21 @@ class RFC2136Zone:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
 
-    def _keyring(self) -> dict[dns.name.Name, dns.tsig.Key] | None:
-        return {self.key.name: self.key} if self.key is not None else None
-
     # -- read -----------------------------------------------------------------------
 
     def read(self) -> ZoneRecords:
         zone = self.origin.to_text()
         try:
-            messages = list(dns.query.xfr(
-                self.host, self.origin, port=self.port, keyring=self._keyring(),
-                keyname=self.key.name if self.key else None, relativize=False,
-                timeout=self.read_timeout, lifetime=self.read_timeout,
-            ))
+            return transfer(self.resource, self.host, self.port, self.origin, self.key,
+                            self.read_timeout)
         except dns.xfr.TransferError as exc:
             raise ObserveError(self._transfer_refused(exc.rcode), self.ref) from None
+        except MissingSOA:
+            raise ObserveError(f"the transfer of zone {zone} holds no SOA record",
+                               self.ref) from None
         except Exception as exc:  # translated at the boundary, never "zone empty"
             raise ObserveError(f"cannot transfer zone {zone} from {self.where}: "
                                f"{_describe(exc, self.key)}", self.ref) from None
-        return parse_axfr(self.resource, self.origin, messages)
 
     def _transfer_refused(self, rcode: dns.rcode.Rcode) -> str:
         zone = self.origin.to_text()
@@ -158,33 +154,6 @@ class RFC2136Zone:
         except TooLarge as exc:
             raise PermanentError(f"the record set {exc} does not fit in one DNS message",
                                  self.ref) from None
-
-
-def parse_axfr(resource: str, origin: dns.name.Name,
-               messages: Sequence[dns.message.Message]) -> ZoneRecords:
-    """The record sets of a zone transfer (the messages of one AXFR, in order)."""
-    ttls: dict[SetKey, int] = {}
-    values: dict[SetKey, set[str]] = {}
-    soa: dns.rdata.Rdata | None = None
-    for message in messages:
-        for rrset in message.answer:
-            if rrset.rdclass != dns.rdataclass.IN:
-                continue
-            if rrset.rdtype == dns.rdatatype.SOA and rrset.name == origin and soa is None:
-                soa = rrset[0]
-            key = (relative_name(rrset.name, origin), dns.rdatatype.to_text(rrset.rdtype))
-            ttls.setdefault(key, rrset.ttl)
-            values.setdefault(key, set()).update(canonical(rd) for rd in rrset)
-    if soa is None:
-        raise ObserveError(f"the transfer of zone {origin.to_text()} holds no SOA record",
-                           ResourceRef(kind=Kind.DNS_ZONE, name=resource))
-    sets = tuple(
-        RecordSet(name=key[0], type=key[1], ttl=ttls[key], values=tuple(sorted(values[key])))
-        for key in sorted(values)
-    )
-    soa_text = canonical(soa)
-    return ZoneRecords(resource=resource, origin=origin.to_text(),
-                       serial=int(soa_text.split()[2]), soa=soa_text, sets=sets)
 
 
 def _is_temporary(exc: Exception) -> bool:

@@ -18,23 +18,22 @@ import dns.name
 import pytest
 from ruamel.yaml import YAML
 
+from providers.dns.axfr import read_messages
 from providers.dns.observation import ZoneRecords
 from providers.dns.planner import plan_zone
 from providers.dns.powerdns import parse_zone
 from providers.dns.records import RecordSet, SetEdit
-from providers.dns.rfc2136 import parse_axfr
 from providers.dns.wanted import zone_targets
 from reconciler.pipeline import load_desired
-from tests.integration.dns.capture_cases import SEPARATOR
+from tests.unit.dns.saved import saved_transfer
 
 CASES = Path(__file__).resolve().parents[2] / "cases" / "dns"
 ORIGIN = dns.name.from_text("example.com.")
 
 
 def saved_axfr() -> ZoneRecords:
-    text = (CASES / "knot-signed.axfr").read_text()
-    messages = [dns.message.from_text(block) for block in text.split(SEPARATOR)]
-    return parse_axfr("example", ORIGIN, messages)
+    wires, query = saved_transfer()
+    return read_messages("example", ORIGIN, wires, query.id)
 
 
 def applied(zone: ZoneRecords, edits: list[SetEdit]) -> ZoneRecords:

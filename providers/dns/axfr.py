@@ -1,0 +1,419 @@
+"""Reading a zone with AXFR, straight from the wire, into ``ZoneRecords``.
+
+Used by the RFC 2136 backend for observe and for the read-back after a write.
+dnspython builds a ``Name``, an ``Rdata`` and an ``RRset`` for every record of
+a transfer, about 16 µs a record, most of the time of a plan of a large
+zone; here the answer section is walked directly: owner names become text
+from their labels (dnspython's escaping only where a label needs it), A and
+AAAA values come from their bytes, and only other types go through
+``dns.rdata.from_wire`` and ``canonical``. The result is the one dnspython's
+messages gave (``tests/unit/dns/test_axfr.py`` holds both readings against
+each other), including its quirks: an RRset's TTL is the smallest of its
+records in the first message that holds it, a second CNAME at a name in one
+message replaces the first.
+
+The transfer itself follows RFC 5936 as ``dns.query.xfr`` does: one query
+over TCP, messages until the origin SOA comes again; the rcode, the question
+and the message id are checked, and with a TSIG key every signed message is
+verified by ``dns.tsig`` (unsigned messages in the middle feed the running
+digest; the first and the last must be signed).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import struct
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import dns.exception
+import dns.flags
+import dns.ipv4
+import dns.ipv6
+import dns.message
+import dns.name
+import dns.opcode
+import dns.query
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.tsig
+import dns.xfr
+
+from providers.dns.observation import ZoneRecords
+from providers.dns.records import RecordSet, SetKey
+from reconciler.model.dnsvalues import canonical
+
+_HEADER = struct.Struct("!HHHHHH")
+_RR = struct.Struct("!HHIH")
+_IN = dns.rdataclass.IN
+_A = dns.rdatatype.A
+_AAAA = dns.rdatatype.AAAA
+_SOA = dns.rdatatype.SOA
+_OPT = dns.rdatatype.OPT
+_TSIG = dns.rdatatype.TSIG
+_AXFR = dns.rdatatype.AXFR
+# Labels that dnspython's Name.to_text prints as they are (it escapes "().;\@$,
+# spaces and bytes outside printable ASCII); any other label goes through it.
+_PLAIN_LABEL = re.compile(rb"[A-Za-z0-9_*/+=-]+")
+_MAX_HOPS = 16
+_TYPE_TEXT: dict[int, str] = {}
+_SIGNATURES = frozenset({dns.rdatatype.RRSIG, dns.rdatatype.SIG})
+_SINGLETONS = frozenset(t for t in dns.rdatatype.RdataType if dns.rdatatype.is_singleton(t))
+_REFUSALS = frozenset({dns.rcode.FORMERR, dns.rcode.SERVFAIL, dns.rcode.NOTIMP,
+                       dns.rcode.REFUSED})
+
+
+class MissingSOA(Exception):
+    """The transfer held no SOA record of class IN at the origin."""
+
+
+class _Malformed(Exception):
+    """The fast walk met something unusual: dnspython reads the name and says what."""
+
+
+def _form_error(message: str) -> dns.exception.FormError:
+    return dns.exception.FormError(message)  # type: ignore[no-untyped-call]
+
+
+def _rdata(rdclass: int, rdtype: int, wire: bytes, pos: int, rdlen: int) -> dns.rdata.Rdata:
+    return dns.rdata.from_wire(cast(dns.rdataclass.RdataClass, rdclass),
+                               cast(dns.rdatatype.RdataType, rdtype), wire, pos, rdlen)
+
+
+def _type_text(rdtype: int) -> str:
+    text = _TYPE_TEXT.get(rdtype)
+    if text is None:
+        text = _TYPE_TEXT[rdtype] = dns.rdatatype.to_text(cast(dns.rdatatype.RdataType, rdtype))
+    return text
+
+
+def _labels(wire: bytes, pos: int, cache: dict[int, tuple[bytes, ...]]
+            ) -> tuple[tuple[bytes, ...], int]:
+    """The labels of the name at ``pos`` (root label left out) and where the name ends.
+
+    As dnspython requires, a pointer points before the name (or the previous
+    target), and what it points at ends before the part that points; ``cache``
+    holds the labels found at each offset of the message already read, so that
+    a pointer usually costs one lookup.
+    """
+    labels: list[bytes] = []
+    starts: list[int] = []
+    end = -1
+    limit = len(wire)
+    lowest = segment = pos
+    hops = 0
+    while True:
+        if pos >= limit:
+            raise _Malformed
+        count = wire[pos]
+        if count == 0:
+            if end < 0:
+                end = pos + 1
+            break
+        if count >= 0xC0:
+            if pos + 1 >= limit:
+                raise _Malformed
+            target = ((count & 0x3F) << 8) | wire[pos + 1]
+            if end < 0:
+                end = pos + 2
+            hops += 1
+            if target >= lowest or hops > _MAX_HOPS:
+                raise _Malformed
+            found = cache.get(target)
+            if found is not None:
+                labels.extend(found)
+                break
+            lowest = target
+            limit = segment  # what the pointer leads to ends before the part that points
+            segment = pos = target
+            continue
+        if count >= 64 or pos + 1 + count > limit:
+            raise _Malformed
+        starts.append(pos)
+        labels.append(wire[pos + 1:pos + 1 + count])
+        pos += 1 + count
+    if sum(len(label) + 1 for label in labels) + 1 > 255:
+        raise _Malformed
+    for i, offset in enumerate(starts):
+        cache[offset] = tuple(labels[i:])
+    return tuple(labels), end
+
+
+def _name(wire: bytes, pos: int, cache: dict[int, tuple[bytes, ...]]
+          ) -> tuple[tuple[bytes, ...], int]:
+    try:
+        return _labels(wire, pos, cache)
+    except (_Malformed, IndexError):
+        # dnspython raises the error that names the problem (BadPointer, ...).
+        name, used = dns.name.from_wire(wire, pos)
+        return tuple(name.labels[:-1]), pos + used
+
+
+@dataclass
+class _Reader:
+    """The state of one transfer while its messages are read."""
+
+    resource: str
+    origin: dns.name.Name
+    query_id: int
+    keyring: dict[dns.name.Name, dns.tsig.Key] | None
+    request_mac: bytes
+    origin_labels: tuple[bytes, ...] = ()
+    tsig_ctx: Any = None
+    first_soa: str | None = None
+    soa: str | None = None
+    done: bool = False
+    messages: int = 0
+    ttls: dict[SetKey, int] = field(default_factory=dict)
+    values: dict[SetKey, set[str]] = field(default_factory=dict)
+    names: dict[tuple[bytes, ...], str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.origin_labels = tuple(label.lower() for label in self.origin.labels[:-1])
+
+    # -- names and values ---------------------------------------------------------
+
+    def relative(self, labels: tuple[bytes, ...]) -> str:
+        """The owner name as ``relative_name`` spells it: relative, lower case, '@'."""
+        found = self.names.get(labels)
+        if found is not None:
+            return found
+        n = len(self.origin_labels)
+        lowered = tuple(label.lower() for label in labels)
+        text: str | None = None
+        if len(lowered) >= n and lowered[len(lowered) - n:] == self.origin_labels:
+            inside = lowered[:len(lowered) - n]
+            if not inside:
+                text = "@"
+            elif all(_PLAIN_LABEL.fullmatch(label) for label in inside):
+                text = b".".join(inside).decode("ascii")
+        if text is None:
+            name = dns.name.Name((*labels, b""))
+            text = name.relativize(self.origin).to_text().lower()
+        self.names[labels] = text
+        return text
+
+    @staticmethod
+    def value(wire: bytes, pos: int, rdclass: int, rdtype: int, rdlen: int) -> str:
+        if rdtype == _A and rdlen == 4:
+            return dns.ipv4.inet_ntoa(wire[pos:pos + 4])
+        if rdtype == _AAAA and rdlen == 16:
+            return dns.ipv6.inet_ntoa(wire[pos:pos + 16])
+        return canonical(_rdata(rdclass, rdtype, wire, pos, rdlen))
+
+    # -- one message ----------------------------------------------------------------
+
+    def read(self, wire: bytes) -> None:
+        """One message of the transfer, checked in dnspython's order: TSIG, that it
+        answers the query, rcode, question; then its records."""
+        if len(wire) < 12:
+            raise dns.message.ShortHeader
+        ident, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(wire, 0)
+        first = self.messages == 0
+        self.messages += 1
+        cache: dict[int, tuple[bytes, ...]] = {}
+        pos = 12
+        questions = set()
+        for _ in range(qdcount):
+            labels, pos = _name(wire, pos, cache)
+            qtype, qclass = struct.unpack_from("!HH", wire, pos)
+            pos += 4
+            questions.add((tuple(label.lower() for label in labels), qtype, qclass))
+        answers: list[tuple[tuple[bytes, ...], int, int, int, int, int]] = []
+        for i in range(ancount + nscount):  # read once the message is checked
+            labels, pos = _name(wire, pos, cache)
+            rdtype, rdclass, ttl, rdlen = _RR.unpack_from(wire, pos)
+            pos += 10
+            if pos + rdlen > len(wire):
+                raise _form_error("record data runs past the message")
+            if i < ancount:
+                answers.append((labels, rdtype, rdclass, ttl, pos, rdlen))
+            pos += rdlen
+        ednsflags = 0
+        tsig: tuple[dns.name.Name, dns.rdata.Rdata, int] | None = None
+        for i in range(arcount):
+            rr_start = pos
+            labels, pos = _name(wire, pos, cache)
+            rdtype, rdclass, ttl, rdlen = _RR.unpack_from(wire, pos)
+            pos += 10
+            if rdtype == _TSIG:
+                if i != arcount - 1 or rdclass != dns.rdataclass.ANY:
+                    raise dns.message.BadTSIG
+                rdata = _rdata(rdclass, rdtype, wire, pos, rdlen)
+                tsig = (dns.name.Name((*labels, b"")), rdata, rr_start)
+            elif rdtype == _OPT:
+                ednsflags = ttl
+            pos += rdlen
+        if pos != len(wire):
+            raise dns.message.TrailingJunk
+        self._verify(wire, tsig)
+        if (not flags & dns.flags.QR or ident != self.query_id
+                or dns.opcode.from_flags(flags) != dns.opcode.QUERY):
+            raise dns.query.BadResponse
+        rcode = dns.rcode.from_flags(flags, ednsflags)
+        # A refusal may come without the question; later messages may leave it out.
+        answers_query = questions == {(self.origin_labels, _AXFR, _IN)}
+        if not answers_query and (questions or (first and rcode not in _REFUSALS)):
+            raise dns.query.BadResponse
+        if rcode != dns.rcode.NOERROR:
+            raise dns.xfr.TransferError(rcode)  # type: ignore[no-untyped-call]
+        if first and self.keyring is not None and tsig is None:
+            raise _form_error("missing TSIG")
+        if first and not ancount:
+            raise _form_error("No answer or RRset not for zone origin")
+        self._answers(wire, answers)
+        if self.done and self.keyring is not None and tsig is None:
+            raise _form_error("missing TSIG")
+
+    def _verify(self, wire: bytes,
+                tsig: tuple[dns.name.Name, dns.rdata.Rdata, int] | None) -> None:
+        if tsig is None:
+            if self.tsig_ctx is not None:  # covered by the next signed message
+                self.tsig_ctx.update(wire)
+            return
+        owner, rdata, start = tsig
+        if self.keyring is None:
+            raise dns.message.UnknownTSIGKey(  # type: ignore[no-untyped-call]
+                "got signed message without keyring")
+        key = self.keyring.get(owner)
+        if key is None:
+            raise dns.message.UnknownTSIGKey(  # type: ignore[no-untyped-call]
+                f"key '{owner}' unknown")
+        self.tsig_ctx = dns.tsig.validate(  # type: ignore[no-untyped-call]
+            wire, key, owner, rdata, int(time.time()), self.request_mac, start, self.tsig_ctx,
+            True)
+
+    def _answers(self, wire: bytes,
+                 answers: list[tuple[tuple[bytes, ...], int, int, int, int, int]]) -> None:
+        # As dnspython reads a transfer: a message groups its records into RRsets
+        # by (name, class, type, covers) until it meets an SOA record; from there
+        # on every record is an RRset of its own. An RRset's TTL is the smallest
+        # of its records and a key takes the TTL of its first RRset; a grouped
+        # singleton type (CNAME) keeps the last record of its RRset. Class IN only.
+        ttls, values = self.ttls, self.values
+        grouped: dict[SetKey, int] = {}  # keys whose TTL a grouped RRset here sets: covers
+        singles: dict[tuple[SetKey, int], str] = {}
+        unique = False
+        for labels, rdtype, rdclass, wire_ttl, pos, rdlen in answers:
+            if self.done:
+                raise _form_error("answers after final SOA")
+            ttl = wire_ttl if wire_ttl <= 0x7FFFFFFF else 0
+            text = self.value(wire, pos, rdclass, rdtype, rdlen)
+            covers = 0
+            if rdtype in _SIGNATURES and rdlen >= 2:
+                covers = (wire[pos] << 8) | wire[pos + 1]
+            origin_soa = False
+            if rdtype == _SOA:
+                unique = True
+                origin_soa = tuple(label.lower() for label in labels) == self.origin_labels
+            if self.first_soa is None:
+                if not origin_soa:
+                    raise _form_error("first RRset is not an SOA of the origin")
+                self.first_soa = text
+            elif origin_soa:
+                if text != self.first_soa:
+                    raise _form_error("unexpected origin SOA in AXFR")
+                self.done = True
+            if rdclass != _IN:
+                continue
+            key = (self.relative(labels), _type_text(rdtype))
+            if origin_soa and self.soa is None:
+                self.soa = text
+            if unique:
+                if key not in ttls:
+                    ttls[key] = ttl
+            elif key not in ttls:
+                ttls[key] = ttl
+                grouped[key] = covers
+            elif grouped.get(key, -1) == covers and ttl < ttls[key]:
+                ttls[key] = ttl
+            if rdtype in _SINGLETONS and not unique:
+                singles[(key, covers)] = text
+                continue
+            found = values.get(key)
+            if found is None:
+                values[key] = {text}
+            else:
+                found.add(text)
+        for (key, _covers), text in singles.items():
+            values.setdefault(key, set()).add(text)
+
+    # -- the result -----------------------------------------------------------------
+
+    def zone(self) -> ZoneRecords:
+        if self.soa is None:
+            raise MissingSOA
+        sets = tuple(
+            # Built from text and ints that were just checked: no validation again.
+            RecordSet.model_construct(name=key[0], type=key[1], ttl=self.ttls[key],
+                                      values=tuple(sorted(self.values[key])))
+            for key in sorted(self.values)
+        )
+        return ZoneRecords(resource=self.resource, origin=self.origin.to_text(),
+                           serial=int(self.soa.split()[2]), soa=self.soa, sets=sets)
+
+
+def _recv(sock: socket.socket, count: int, expiration: float) -> bytes:
+    data = bytearray()
+    while len(data) < count:
+        left = expiration - time.monotonic()
+        if left <= 0:
+            raise dns.exception.Timeout
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(count - len(data))
+        except TimeoutError:
+            raise dns.exception.Timeout from None
+        if not chunk:
+            raise EOFError("EOF")
+        data += chunk
+    return bytes(data)
+
+
+def read_messages(resource: str, origin: dns.name.Name, wires: Iterable[bytes],
+                  query_id: int, keyring: dict[dns.name.Name, dns.tsig.Key] | None = None,
+                  request_mac: bytes = b"") -> ZoneRecords:
+    """The zone in the messages ``wires`` of one transfer (the answer to query ``query_id``)."""
+    reader = _Reader(resource, origin, query_id, keyring, request_mac)
+    for wire in wires:
+        reader.read(wire)
+        if reader.done:
+            return reader.zone()
+    raise EOFError("the transfer ended before the zone's closing SOA")
+
+
+def transfer(resource: str, host: str, port: int, origin: dns.name.Name,
+             key: dns.tsig.Key | None, timeout: float) -> ZoneRecords:
+    """The zone ``origin`` as ``host``:``port`` holds it, by one AXFR over TCP.
+
+    ``timeout`` bounds each message and the whole transfer. Raises what
+    dnspython raises for the same failures: ``dns.xfr.TransferError`` for a
+    refusal, ``dns.exception.Timeout``, ``EOFError``, TSIG errors, ``FormError``;
+    ``MissingSOA`` when the zone holds no SOA of class IN.
+    """
+    query = dns.message.make_query(origin, _AXFR, _IN)
+    keyring = {key.name: key} if key is not None else None
+    if key is not None:
+        query.use_tsig(keyring, keyname=key.name)
+    wire = query.to_wire()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect((host, port))
+        except TimeoutError:
+            raise dns.exception.Timeout from None
+        sock.sendall(struct.pack("!H", len(wire)) + wire)
+        return read_messages(resource, origin, _messages(sock, time.monotonic() + timeout),
+                             query.id, keyring, query.mac or b"")
+
+
+def _messages(sock: socket.socket, expiration: float) -> Iterator[bytes]:
+    while True:
+        (length,) = struct.unpack("!H", _recv(sock, 2, expiration))
+        yield _recv(sock, length, expiration)
