@@ -9,6 +9,7 @@ that it matches each command's own docstring).
 
 from __future__ import annotations
 
+import gc
 import importlib
 
 import click
@@ -75,6 +76,27 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+class _Collector:
+    """Whether ``main`` paused the cyclic garbage collector for the imports."""
+
+    paused_for_imports = False
+
+
+def _resume_collector() -> None:
+    """Freeze what the imports made and let the collector run again.
+
+    A command imports some 100,000 objects (pydantic's schemas above all) that
+    live until the process ends: collecting while they are made, then walking
+    them in every full collection afterwards, took 70 ms of a 2,000-record DNS
+    plan (bench/dns.py). ``gc.freeze`` moves them out of the collector's sight;
+    garbage made by the command itself is still collected as usual.
+    """
+    if _Collector.paused_for_imports:
+        _Collector.paused_for_imports = False
+        gc.freeze()
+        gc.enable()
+
+
 def _setup_logs(verbose: int) -> None:
     import logging
 
@@ -94,9 +116,16 @@ def cli(verbose: int) -> None:
     A Git repository of YAML manifests is validated, planned against what is
     running, and applied idempotently.
     """
+    _resume_collector()  # the command's module is imported by now
     _setup_logs(verbose)
 
 
 def main() -> None:
-    cli(prog_name="bosun")
+    if gc.isenabled():
+        gc.disable()
+        _Collector.paused_for_imports = True
+    try:
+        cli(prog_name="bosun")
+    finally:
+        _resume_collector()
 

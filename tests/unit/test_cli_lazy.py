@@ -96,3 +96,30 @@ spec: {zone: example, name: www, type: A, values: [192.0.2.1]}
     assert found == {"exit": 1, "loaded": []}
     found = _loaded_after(["validate", str(repo)], tmp_path)
     assert found == {"exit": 0, "loaded": []}
+
+
+def test_main_pauses_the_collector_for_imports_only(tmp_path: Path) -> None:
+    (tmp_path / "bosun.yaml").write_text(
+        "apiVersion: bosun/v1\nkind: Repository\nmetadata: {name: r}\nspec: {owner: t}\n")
+    code = f"""
+import gc, sys
+from reconciler import cli
+seen = []
+original = cli._setup_logs
+def spy(verbose):
+    seen.append(gc.isenabled())
+    original(verbose)
+cli._setup_logs = spy
+for args in (["validate", {str(tmp_path)!r}], ["--help"]):
+    sys.argv = ["bosun", *args]
+    try:
+        cli.main()
+    except SystemExit:
+        pass
+    seen.append(gc.isenabled())
+print(seen, gc.get_freeze_count() > 1000)
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60, check=True)
+    # Collecting while the command runs, after the import; and after --help too.
+    assert out.stdout.strip().splitlines()[-1] == "[True, True, True] True"
