@@ -17,22 +17,23 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 import dns.exception
+import dns.flags
 import dns.message
 import dns.name
+import dns.opcode
 import dns.query
 import dns.rcode
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.tsig
-import dns.update
 import dns.xfr
 
 from providers.dns.axfr import MissingSOA, transfer
 from providers.dns.backend import READ_TIMEOUT, WRITE_TIMEOUT, PartialWrite
 from providers.dns.observation import ZoneRecords
 from providers.dns.records import SetEdit
-from providers.dns.update import Rendered, TooLarge, update_messages
+from providers.dns.update import TooLarge, Update, update_messages
 from reconciler.errors import ObserveError, PermanentError, ProviderError, TemporaryError
 from reconciler.model.common import Kind, ResourceRef
 
@@ -94,9 +95,9 @@ class RFC2136Zone:
         soa_rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.SOA, soa,
                                         origin=dns.name.root, relativize=False)
         messages = self.messages(groups, soa_rdata)
-        for sent, (message, wire) in enumerate(messages):
+        for sent, message in enumerate(messages):
             try:
-                response = self._exchange(message, wire)
+                response = self._exchange(message)
             except Exception as exc:
                 self._fail(f"UPDATE to {self.where} failed: {_describe(exc, self.key)}",
                            sent, len(messages), temporary=_is_temporary(exc))
@@ -105,17 +106,18 @@ class RFC2136Zone:
                 self._refused(rcode, sent, len(messages))
         return len(messages)
 
-    def _exchange(self, message: dns.message.Message, wire: bytes) -> dns.message.Message:
-        """Send an already rendered (and signed) message over TCP; the answer, verified."""
+    def _exchange(self, message: Update) -> dns.message.Message:
+        """Send a rendered (and signed) message over TCP; the answer, verified."""
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as sock:
             sock.settimeout(self.write_timeout)
             sock.connect((self.host, self.port))
-            dns.query.send_tcp(sock, wire)
+            dns.query.send_tcp(sock, message.wire)
             response, _ = dns.query.receive_tcp(
                 sock, expiration=time.time() + self.write_timeout, keyring=message.keyring,
-                request_mac=message.mac)
-        if not message.is_response(response):
+                request_mac=message.mac or b"")
+        if (response.id != message.id or not response.flags & dns.flags.QR
+                or response.opcode() != dns.opcode.UPDATE):
             raise dns.query.BadResponse
         return response
 
@@ -147,7 +149,7 @@ class RFC2136Zone:
                    total, temporary=rcode == dns.rcode.SERVFAIL)
 
     def messages(self, groups: Sequence[Sequence[SetEdit]], soa: dns.rdata.Rdata
-                 ) -> list[Rendered]:
+                 ) -> list[Update]:
         """As few UPDATE messages as hold the edits; the first is guarded by ``soa``."""
         try:
             return update_messages(self.origin, self.key, groups, soa)
