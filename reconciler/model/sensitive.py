@@ -76,6 +76,13 @@ def redact(text: str, secrets: list[Sensitive] | tuple[Sensitive, ...]) -> str:
 
 def redacted(value: Any) -> Any:
     """``value`` with every ``Sensitive`` inside it (at any depth) replaced by ``(sensitive)``."""
+    cls = value.__class__
+    if cls is str or cls is int or value is None or cls is bool or cls is float:
+        return value  # most of a plan's payload: answered before any isinstance
+    if cls is dict:
+        return {k: redacted(v) for k, v in value.items()}
+    if cls is list:
+        return [redacted(v) for v in value]
     if isinstance(value, Sensitive):
         return REDACTED
     if isinstance(value, dict):
