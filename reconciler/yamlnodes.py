@@ -34,6 +34,7 @@ from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import Resolver
 
 from reconciler.model.source import PathKey, Position
+from reconciler.yamljson import json_documents
 
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
@@ -372,7 +373,14 @@ def parse_documents(text: str, file: str, positions: bool = True) -> list[Parsed
 
     ``positions=False`` skips recording where each node is (only the document's
     start is kept): for files read often and rarely wrong, such as compose files.
+    Without positions, a stream of JSON objects is read by ``yamljson``.
     """
+    if not positions:
+        found = json_documents(text, MAX_DEPTH, MAX_NODES)
+        if found is not None:
+            return [ParsedDocument(index, data, {(): Position(file=file, line=line,
+                                                              column=column)})
+                    for index, data, line, column in found]
     parser = CParser(text)
     docs: list[ParsedDocument] = []
     try:
