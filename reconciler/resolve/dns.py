@@ -89,10 +89,9 @@ def _check_record_name(ctx: Context, item: Validated, path: PathKey, name: str,
                 "with SOA and NS)")
 
 
-def _zone_key(origins: dict[str, dns.name.Name], zone: str) -> str:
+def _zone_keys(origins: dict[str, dns.name.Name]) -> dict[str, str]:
     """Record sets are keyed by the zone's origin: two resources may name one zone."""
-    origin = origins.get(zone)
-    return origin.to_text() if origin is not None else zone
+    return {zone: origin.to_text() for zone, origin in origins.items()}
 
 
 def _record_position(item: Validated) -> Position:
@@ -105,6 +104,7 @@ def check_dns(ctx: Context) -> None:
     sets: dict[tuple[str, str], dict[str, Validated]] = defaultdict(dict)
     zones: dict[str, Validated] = {}
     origins = _origins(ctx)
+    zone_keys = _zone_keys(origins)
     for item in ctx.items:
         doc = item.document
         if isinstance(doc, DNSZone):
@@ -119,7 +119,7 @@ def check_dns(ctx: Context) -> None:
             origin = origins.get(doc.spec.zone)
             _check_rdata(ctx, item, ("spec", "values"), doc.spec.type, doc.spec.values, origin)
             _check_record_name(ctx, item, ("spec", "name"), doc.spec.name, doc.spec.type)
-            key = (_zone_key(origins, doc.spec.zone), doc.spec.name)
+            key = (zone_keys.get(doc.spec.zone, doc.spec.zone), doc.spec.name)
             if doc.spec.type in sets[key]:
                 other = sets[key][doc.spec.type]
                 ctx.add(item, ("spec", "type"),
