@@ -36,13 +36,11 @@ import dns.ipv6
 import dns.message
 import dns.name
 import dns.opcode
-import dns.query
 import dns.rcode
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.tsig
-import dns.xfr
 
 from providers.dns.observation import ZoneRecords
 from providers.dns.records import RecordSet, SetKey
@@ -66,6 +64,18 @@ _SIGNATURES = frozenset({dns.rdatatype.RRSIG, dns.rdatatype.SIG})
 _SINGLETONS = frozenset(t for t in dns.rdatatype.RdataType if dns.rdatatype.is_singleton(t))
 _REFUSALS = frozenset({dns.rcode.FORMERR, dns.rcode.SERVFAIL, dns.rcode.NOTIMP,
                        dns.rcode.REFUSED})
+
+
+class BadResponse(dns.exception.FormError):
+    """A DNS query response does not respond to the question asked."""
+
+
+class TransferRefused(dns.exception.DNSException):
+    """The server answered the transfer with an error rcode."""
+
+    def __init__(self, rcode: dns.rcode.Rcode) -> None:
+        super().__init__(dns.rcode.to_text(rcode))  # type: ignore[no-untyped-call]
+        self.rcode = rcode
 
 
 class MissingSOA(Exception):
@@ -254,14 +264,14 @@ class _Reader:
         self._verify(wire, tsig)
         if (not flags & dns.flags.QR or ident != self.query_id
                 or dns.opcode.from_flags(flags) != dns.opcode.QUERY):
-            raise dns.query.BadResponse
+            raise BadResponse
         rcode = dns.rcode.from_flags(flags, ednsflags)
         # A refusal may come without the question; later messages may leave it out.
         answers_query = questions == {(self.origin_labels, _AXFR, _IN)}
         if not answers_query and (questions or (first and rcode not in _REFUSALS)):
-            raise dns.query.BadResponse
+            raise BadResponse
         if rcode != dns.rcode.NOERROR:
-            raise dns.xfr.TransferError(rcode)  # type: ignore[no-untyped-call]
+            raise TransferRefused(rcode)
         if first and self.keyring is not None and tsig is None:
             raise _form_error("missing TSIG")
         if first and not ancount:
@@ -358,7 +368,8 @@ class _Reader:
                            serial=int(self.soa.split()[2]), soa=self.soa, sets=sets)
 
 
-def _recv(sock: socket.socket, count: int, expiration: float) -> bytes:
+def receive(sock: socket.socket, count: int, expiration: float) -> bytes:
+    """Exactly ``count`` bytes, by the ``time.monotonic()`` deadline ``expiration``."""
     data = bytearray()
     while len(data) < count:
         left = expiration - time.monotonic()
@@ -392,8 +403,8 @@ def transfer(resource: str, host: str, port: int, origin: dns.name.Name,
     """The zone ``origin`` as ``host``:``port`` holds it, by one AXFR over TCP.
 
     ``timeout`` bounds each message and the whole transfer. Raises what
-    dnspython raises for the same failures: ``dns.xfr.TransferError`` for a
-    refusal, ``dns.exception.Timeout``, ``EOFError``, TSIG errors, ``FormError``;
+    dnspython raises for the same failures (``TransferRefused`` for a
+    refusal), ``dns.exception.Timeout``, ``EOFError``, TSIG errors, ``FormError``;
     ``MissingSOA`` when the zone holds no SOA of class IN.
     """
     query = dns.message.make_query(origin, _AXFR, _IN)
@@ -415,5 +426,5 @@ def transfer(resource: str, host: str, port: int, origin: dns.name.Name,
 
 def _messages(sock: socket.socket, expiration: float) -> Iterator[bytes]:
     while True:
-        (length,) = struct.unpack("!H", _recv(sock, 2, expiration))
-        yield _recv(sock, length, expiration)
+        (length,) = struct.unpack("!H", receive(sock, 2, expiration))
+        yield receive(sock, length, expiration)

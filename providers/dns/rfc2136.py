@@ -1,7 +1,9 @@
 """RFC 2136 backend: read a zone with AXFR, write it with one DNS UPDATE (Knot, BIND).
 
 Everything goes over TCP: a transfer needs it, and an UPDATE of a large plan
-does not fit a UDP datagram.
+does not fit a UDP datagram. Both messages are read and written on the wire
+by bosun (``axfr``, ``update``); dnspython parses the UPDATE's answer and
+signs and verifies TSIG.
 
 The write is one UPDATE message guarded by the zone's SOA (``update`` builds
 it, and splits a plan too large for one message). Servers may answer NOERROR
@@ -12,6 +14,7 @@ provider reads the zone again after writing.
 from __future__ import annotations
 
 import socket
+import struct
 import time
 from collections.abc import Sequence
 from typing import NoReturn
@@ -21,15 +24,13 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.opcode
-import dns.query
 import dns.rcode
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.tsig
-import dns.xfr
 
-from providers.dns.axfr import MissingSOA, transfer
+from providers.dns.axfr import BadResponse, MissingSOA, TransferRefused, receive, transfer
 from providers.dns.backend import READ_TIMEOUT, WRITE_TIMEOUT, PartialWrite
 from providers.dns.observation import ZoneRecords
 from providers.dns.records import SetEdit
@@ -70,7 +71,7 @@ class RFC2136Zone:
         try:
             return transfer(self.resource, self.host, self.port, self.origin, self.key,
                             self.read_timeout)
-        except dns.xfr.TransferError as exc:
+        except TransferRefused as exc:
             raise ObserveError(self._transfer_refused(exc.rcode), self.ref) from None
         except MissingSOA:
             raise ObserveError(f"the transfer of zone {zone} holds no SOA record",
@@ -112,13 +113,15 @@ class RFC2136Zone:
         with socket.socket(family, socket.SOCK_STREAM) as sock:
             sock.settimeout(self.write_timeout)
             sock.connect((self.host, self.port))
-            dns.query.send_tcp(sock, message.wire)
-            response, _ = dns.query.receive_tcp(
-                sock, expiration=time.time() + self.write_timeout, keyring=message.keyring,
-                request_mac=message.mac or b"")
+            sock.sendall(struct.pack("!H", len(message.wire)) + message.wire)
+            deadline = time.monotonic() + self.write_timeout
+            (length,) = struct.unpack("!H", receive(sock, 2, deadline))
+            wire = receive(sock, length, deadline)
+        response = dns.message.from_wire(wire, keyring=message.keyring,
+                                         request_mac=message.mac or b"")
         if (response.id != message.id or not response.flags & dns.flags.QR
                 or response.opcode() != dns.opcode.UPDATE):
-            raise dns.query.BadResponse
+            raise BadResponse
         return response
 
     def _fail(self, message: str, sent: int, total: int, temporary: bool) -> NoReturn:
