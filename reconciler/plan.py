@@ -47,7 +47,40 @@ DELETE_RANK = {
 
 
 def dependency_order(desired: DesiredState) -> dict[ResourceRef, int]:
-    """Position of each desired resource in a stable topological order."""
+    """Position of each desired resource in a stable topological order.
+
+    Resources come in rounds: first those that depend on nothing, then those
+    whose dependencies all came in earlier rounds, each round sorted by kind
+    and name: the rounds of ``graphlib.TopologicalSorter``, without its search
+    for cycles (the resolve stage refused them; should one be here anyway,
+    graphlib reports it).
+    """
+    waiting: dict[ResourceRef, int] = {}
+    users: dict[ResourceRef, list[ResourceRef]] = {}
+    for res in desired.resources:
+        deps = set(res.depends_on)
+        waiting[res.ref] = len(deps)
+        for dep in deps:
+            users.setdefault(dep, []).append(res.ref)
+            waiting.setdefault(dep, 0)  # a dependency is a node even when not a resource
+    order: dict[ResourceRef, int] = {}
+    ready = [ref for ref, count in waiting.items() if count == 0]
+    while ready:
+        ready.sort(key=ResourceRef.sort_key)
+        following: list[ResourceRef] = []
+        for ref in ready:
+            order[ref] = len(order)
+            for user in users.get(ref, ()):
+                waiting[user] -= 1
+                if waiting[user] == 0:
+                    following.append(user)
+        ready = following
+    if len(order) == len(waiting):
+        return order
+    return _graphlib_order(desired)
+
+
+def _graphlib_order(desired: DesiredState) -> dict[ResourceRef, int]:
     graph = {r.ref: set(r.depends_on) for r in desired.resources}
     sorter = graphlib.TopologicalSorter(graph)
     sorter.prepare()
