@@ -359,9 +359,8 @@ class _Reader:
         if self.soa is None:
             raise MissingSOA
         sets = tuple(
-            # Built from text and ints that were just checked: no validation again.
-            RecordSet.model_construct(name=key[0], type=key[1], ttl=self.ttls[key],
-                                      values=tuple(sorted(self.values[key])))
+            RecordSet(name=key[0], type=key[1], ttl=self.ttls[key],
+                      values=tuple(sorted(self.values[key])))
             for key in sorted(self.values)
         )
         return ZoneRecords(resource=self.resource, origin=self.origin.to_text(),

@@ -60,7 +60,8 @@ class RawDocument(Frozen):
 
         Most documents are never wrong, so most never need more than their start.
         """
-        doc = cls.model_construct(file=file, index=index, data=data, positions={(): start})
+        # Validating these four fields (in pydantic-core) costs less than model_construct.
+        doc = cls(file=file, index=index, data=data, positions={(): start})
         doc._more_positions = positions
         return doc
 
