@@ -21,12 +21,12 @@ from reconciler import policy as policy_stage
 from reconciler import resolve as resolve_stage
 from reconciler import validate as validate_stage
 from reconciler.apply import apply_plan
-from reconciler.errors import ConfigError, PolicyViolation
+from reconciler.errors import BosunError, ConfigError, PolicyViolation
 from reconciler.model.desired import DesiredState
 from reconciler.model.kinds import Policy
-from reconciler.model.plan import ApplyReport, ChangeResult, Plan, PlanWarning
+from reconciler.model.plan import ApplyReport, ChangeResult, Plan, PlanWarning, PolicyResult
 from reconciler.model.source import Revision
-from reconciler.provider import ApplyOptions, Provider, ProviderContext
+from reconciler.provider import ApplyOptions, ComposeRenderer, Provider, ProviderContext
 from reconciler.registry import select_providers
 from reconciler.secrets import Secrets
 
@@ -58,7 +58,7 @@ class Reconciler:
     provider_names: Sequence[str] | None = None
     options: ApplyOptions = field(default_factory=ApplyOptions)
     environ: Mapping[str, str] | None = None
-    builtin_policies: Sequence[Policy] = ()
+    builtin_policies: Sequence[Policy] = field(default_factory=policy_stage.builtin_library)
     progress: Callable[[Any, str], None] | None = None
     providers: list[Provider] = field(init=False)
     provider_warnings: list[str] = field(init=False)
@@ -76,11 +76,40 @@ class Reconciler:
             secrets=Secrets(desired, self.environ), options=self.options, log=log, **kwargs,
         )
 
+    def rendered(
+        self, desired: DesiredState, ctx: ProviderContext
+    ) -> tuple[dict[str, dict[str, Any]], list[PlanWarning]]:
+        """Compose models as the providers render them, for the policy stage."""
+        models: dict[str, dict[str, Any]] = {}
+        warnings: list[PlanWarning] = []
+        for provider in self.providers:
+            if not isinstance(provider, ComposeRenderer):
+                continue
+            try:
+                models.update(provider.render_compose(desired, ctx))
+            except BosunError as exc:
+                warnings.append(PlanWarning(message=(
+                    f"{provider.name}: compose models could not be rendered ({exc}); "
+                    "policies judged the compose files as written"
+                )))
+        return models, warnings
+
+    def policy(
+        self, desired: DesiredState, ctx: ProviderContext | None = None
+    ) -> tuple[list[PolicyResult], list[PlanWarning]]:
+        """Policy results for ``desired`` (built-ins and the repository's own).
+
+        Raises ``ConfigError`` when the repository's policy settings are unusable.
+        """
+        ctx = ctx or self.context(desired)
+        models, warnings = self.rendered(desired, ctx)
+        return policy_stage.evaluate(desired, self.builtin_policies, models), warnings
+
     def plan(self, desired: DesiredState, ctx: ProviderContext | None = None) -> Plan:
         ctx = ctx or self.context(desired)
-        policy = policy_stage.evaluate(desired, self.builtin_policies)
+        policy, policy_warnings = self.policy(desired, ctx)
         observations = observe_stage.observe(desired, self.providers, ctx)
-        warnings = [PlanWarning(message=w) for w in self.provider_warnings]
+        warnings = [PlanWarning(message=w) for w in self.provider_warnings] + policy_warnings
         return plan_stage.make_plan(
             desired, self.providers, observations.states, dict(observations.errors), ctx,
             policy=policy, warnings=warnings,

@@ -71,8 +71,11 @@ def render_text(plan: Plan, color: bool = False, max_diffs: int = 20) -> str:
         lines.append(f"Warning: {where}{warning.message}")
     for result in plan.policy:
         level = "Error" if result.enforced else "Warning"
+        node = f" {result.path}" if result.path else ""
         where = f" ({result.position})" if result.position else ""
-        lines.append(f"{level}: policy {result.rule}: {result.ref}{where}: {result.message}")
+        lines.append(
+            f"{level}: policy {result.rule}: {result.ref}{node}{where}: {result.message}"
+        )
     if plan.warnings or plan.policy:
         lines.append("")
     lines.append(plan.summary())
@@ -128,7 +131,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         ],
         "policy": [
             {"rule": p.rule, "policy": p.policy, "resource": str(p.ref), "message": p.message,
-             "enforced": p.enforced, "position": p.position}
+             "enforced": p.enforced, "position": p.position, "path": p.path}
             for p in plan.policy
         ],
     }

@@ -16,8 +16,10 @@ from reconciler.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
     default_state_dir,
+    display_root,
     handle_errors,
     path_argument,
+    policy_line,
     provider_option,
     report_config_error,
     state_dir_option,
@@ -51,7 +53,11 @@ def validate(path: Path, output: str) -> None:
     desired = _desired(path, output)
     from reconciler import policy as policy_stage
 
-    results = policy_stage.evaluate(desired)
+    # The compose files as written: validate reads no engine and needs no secret.
+    try:
+        results = policy_stage.evaluate(desired, policy_stage.builtin_library())
+    except ConfigError as exc:
+        report_config_error(exc, path, output)
     enforced = [r for r in results if r.enforced]
     counts: dict[str, int] = {}
     for res in desired.resources:
@@ -65,10 +71,9 @@ def validate(path: Path, output: str) -> None:
             "policy": [r.model_dump(mode="json") for r in results],
         }, indent=2))
     else:
+        prefix = display_root(path)
         for r in results:
-            level = "error" if r.enforced else "warning"
-            click.echo(f"{r.position}: {r.ref}: policy {r.rule}: {level}: {r.message}",
-                       err=True)
+            click.echo(policy_line(r, prefix), err=True)
         summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
         state = "is valid" if not enforced else "violates enforced policies"
         click.echo(f"Repository {state}: {summary}.")

@@ -48,6 +48,50 @@ class RepositoryDefaults(Frozen):
     stack: StackDefaults = Field(default_factory=lambda: StackDefaults())
 
 
+class RepositoryPolicies(Frozen):
+    """How the repository uses policies: the built-in library, overrides, parameters."""
+
+    builtin: bool = Field(
+        default=True,
+        description="Evaluate the built-in policy library (policies/README.md). "
+        "Parameterised built-ins stay inactive until their parameter is set.",
+    )
+    disable: list[str] = Field(
+        default_factory=list,
+        description="Policy names or rule ids that are not evaluated.",
+    )
+    actions: dict[str, PolicyAction] = Field(
+        default_factory=dict,
+        description="Policy name or rule id -> enforce | warn, overriding the policy's action.",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Policy parameters by name, e.g. allowedRegistries: [ghcr.io/acme].",
+    )
+
+
+class ForgeKind(StrEnum):
+    GITHUB = "github"
+    GITLAB = "gitlab"
+
+
+class RepositoryForge(Frozen):
+    """Where pull-request plans and commit statuses are reported."""
+
+    type: ForgeKind | None = Field(
+        default=None, description="github | gitlab; default: the forge the webhook came from."
+    )
+    api: str | None = Field(
+        default=None,
+        description="REST API base URL (https://api.github.com, https://gitlab.example/api/v4); "
+        "default: taken from the webhook payload.",
+    )
+    token: SecretRef | None = Field(
+        default=None,
+        description="The API token; default: BOSUN_GITHUB_TOKEN / BOSUN_GITLAB_TOKEN.",
+    )
+
+
 class RepositorySpec(Frozen):
     paths: list[str] = Field(
         default_factory=lambda: ["."],
@@ -65,6 +109,8 @@ class RepositorySpec(Frozen):
     )
     status_branch: str = Field(default="bosun-status", alias="statusBranch", min_length=1)
     defaults: RepositoryDefaults = Field(default_factory=RepositoryDefaults)
+    policies: RepositoryPolicies = Field(default_factory=lambda: RepositoryPolicies())
+    forge: RepositoryForge | None = None
 
 
 # -- Host ---------------------------------------------------------------------
@@ -527,34 +573,102 @@ class PolicyAction(StrEnum):
     WARN = "warn"
 
 
+class PolicySelector(Frozen):
+    names: list[str] = Field(
+        default_factory=list, description="Glob patterns of metadata.name (empty: any name)."
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Labels a resource must all carry; the value '*' accepts any value.",
+    )
+
+
 class PolicyMatch(Frozen):
     kinds: list[Kind] = Field(default_factory=list, description="Empty: every kind.")
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Labels a resource must all carry; the value '*' accepts any value.",
+    )
+    names: list[str] = Field(
+        default_factory=list, description="Glob patterns of metadata.name (empty: any name)."
+    )
+    exclude: PolicySelector | None = Field(
+        default=None,
+        description="Resources that match this selector are left out "
+        "(e.g. a label that grants an exception).",
+    )
 
 
 class PolicyRule(Frozen):
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", max_length=64)
     message: str = Field(min_length=1)
     deny: dict[str, Any] = Field(
-        description="A JSON Schema; a resource that validates against it violates the rule."
+        description="A JSON Schema; a resource that validates against it violates the rule. "
+        "{$param: name} stands for a parameter's value; "
+        "{$param: name, each: template} maps a list parameter through a template "
+        "in which {$item: key} stands for a field of each element."
+    )
+    each: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_$.*-]+$",
+        description="Evaluate deny against every node this dotted path selects "
+        "('*' is every key or element), e.g. compose.services.*; "
+        "each matching node is one violation, reported at its own file and line.",
     )
 
     @field_validator("deny")
     @classmethod
     def _schema(cls, value: dict[str, Any]) -> dict[str, Any]:
         from jsonschema import Draft202012Validator
-        from jsonschema.exceptions import SchemaError
 
-        try:
-            Draft202012Validator.check_schema(value)
-        except SchemaError as exc:
-            raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
+        # Parameters are substituted when the policy is evaluated: check the
+        # schema with each parameter standing in as {} and ignore what the
+        # metaschema says about those places.
+        holes: list[tuple[str | int, ...]] = []
+        plain = _without_params(value, (), holes)
+        meta = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+        for error in meta.iter_errors(plain):
+            where = tuple(error.absolute_path)
+            if any(where[: len(h)] == h for h in holes):
+                continue
+            raise ValueError(f"not a valid JSON Schema: {error.message}")
         return value
+
+
+def _without_params(
+    value: Any, path: tuple[str | int, ...], holes: list[tuple[str | int, ...]]
+) -> Any:
+    if isinstance(value, dict):
+        if "$param" in value or "$item" in value:
+            holes.append(path)
+            return {}
+        return {k: _without_params(v, (*path, k), holes) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_params(v, (*path, i), holes) for i, v in enumerate(value)]
+    return value
+
+
+class PolicyParam(Frozen):
+    description: str = ""
+    default: Any = Field(
+        default=None,
+        description="Value used when the repository sets none; no default and no value "
+        "leaves the rules that use the parameter inactive.",
+    )
+    schema_: dict[str, Any] | None = Field(
+        default=None, alias="schema",
+        description="A JSON Schema the parameter's value must satisfy.",
+    )
 
 
 class PolicySpec(Frozen):
     action: PolicyAction = PolicyAction.ENFORCE
     match: PolicyMatch = Field(default_factory=PolicyMatch)
+    params: dict[str, PolicyParam] = Field(
+        default_factory=dict,
+        description="Parameters the rules use; the repository sets them in bosun.yaml "
+        "(spec.policies.params).",
+    )
     rules: list[PolicyRule] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -653,4 +767,5 @@ AnyDocument = (
 
 StackDefaults.model_rebuild()
 RepositoryDefaults.model_rebuild()
+RepositoryPolicies.model_rebuild()
 RepositorySpec.model_rebuild()
