@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler import binding
 from reconciler import load as load_stage
 from reconciler import observe as observe_stage
 from reconciler import plan as plan_stage
@@ -110,10 +111,11 @@ class Reconciler:
         policy, policy_warnings = self.policy(desired, ctx)
         observations = observe_stage.observe(desired, self.providers, ctx)
         warnings = [PlanWarning(message=w) for w in self.provider_warnings] + policy_warnings
-        return plan_stage.make_plan(
+        made = plan_stage.make_plan(
             desired, self.providers, observations.states, dict(observations.errors), ctx,
             policy=policy, warnings=warnings,
         )
+        return binding.sanitize(made, ctx.secrets.known())
 
     def apply(
         self, plan: Plan, desired: DesiredState, ctx: ProviderContext | None = None,
@@ -126,3 +128,23 @@ class Reconciler:
             )
         ctx = ctx or self.context(desired)
         return apply_plan(plan, desired, self.providers, ctx, on_result=on_result)
+
+    def apply_saved(
+        self, saved: Plan, desired: DesiredState, ctx: ProviderContext | None = None,
+        on_result: Callable[[ChangeResult], None] | None = None,
+    ) -> ApplyReport:
+        """Apply a saved plan exactly, if it is still fresh.
+
+        Re-reads the engines (a plan made now, never applied) and raises
+        ``StalePlanError`` when the revision, the desired digest or the
+        observed digest differ from the saved plan's; nothing is applied then.
+        """
+        ctx = ctx or self.context(desired)
+        self.check_saved(saved, desired, ctx)
+        return self.apply(saved, desired, ctx, on_result=on_result)
+
+    def check_saved(
+        self, saved: Plan, desired: DesiredState, ctx: ProviderContext | None = None
+    ) -> None:
+        """``StalePlanError`` unless ``saved`` was made against this revision and state."""
+        binding.check_fresh(saved, self.plan(desired, ctx or self.context(desired)))

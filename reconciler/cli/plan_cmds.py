@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
+from reconciler import binding
 from reconciler.cli.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
@@ -80,6 +81,10 @@ def validate(path: Path, output: str) -> None:
     sys.exit(EXIT_ERROR if enforced else EXIT_OK)
 
 
+def _reconciler_options(force: bool, allow_empty: bool, concurrency: int = 4) -> ApplyOptions:
+    return ApplyOptions(force=force, allow_empty=allow_empty, concurrency=concurrency)
+
+
 def _reconciler(path: Path, state_dir: Path | None, providers: tuple[str, ...],
                 force: bool = False, allow_empty: bool = False,
                 concurrency: int = 4) -> Reconciler:
@@ -113,20 +118,48 @@ def _with_safety(func: F) -> F:
               default="text", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Save the plan for `bosun apply --plan` (never holds secret values).")
+@click.option("--base", "base", metavar="REV", default=None,
+              help="Plan a change: what merging --head into this Git revision would do.")
+@click.option("--head", "head", metavar="REV", default=None,
+              help="The revision to merge (with --base) [default: HEAD].")
+@click.option("--offline", is_flag=True,
+              help="With --base: plan against the base revision's desired state "
+              "instead of the running hosts (for CI).")
 @provider_option
 @state_dir_option
 @_with_safety
 @handle_errors
-def plan(path: Path, fmt: str, detailed_exitcode: bool, providers: tuple[str, ...],
+def plan(path: Path, fmt: str, detailed_exitcode: bool, out: Path | None, base: str | None,
+         head: str | None, offline: bool, providers: tuple[str, ...],
          state_dir: Path | None, force: bool, allow_empty: bool) -> None:
     """Show what applying the repository at PATH would change.
 
-    Reads the engines, gateways and DNS servers but writes nothing.
+    Reads the engines, gateways and DNS servers but writes nothing. With
+    --base/--head, shows what merging a Git revision would do (read from Git,
+    the working copy is not touched), plus the policy results.
     """
+    if base is None and (head is not None or offline):
+        raise click.UsageError("--head and --offline need --base")
+    if base is not None:
+        if out is not None:
+            raise click.UsageError("--out saves plans of the working folder; not with --base")
+        from reconciler.cli.review_cmd import run_review
+
+        run_review(path, base, head or "HEAD", offline, fmt, detailed_exitcode,
+                   _reconciler_options(force, allow_empty), providers, state_dir)
     desired = _desired(path)
     reconciler = _reconciler(path, state_dir, providers, force, allow_empty)
-    result = reconciler.plan(desired)
+    try:
+        result = reconciler.plan(desired)
+    except ConfigError as exc:
+        report_config_error(exc, path)
     click.echo(render(result, fmt, color=fmt == "text" and sys.stdout.isatty()), nl=False)
+    if out is not None:
+        binding.save(result, out, [p.name for p in reconciler.providers])
+        click.echo(f"Saved the plan to {out}; apply it with: bosun apply --plan {out}",
+                   err=True)
     if result.errors or result.blocked:
         sys.exit(EXIT_ERROR)
     if detailed_exitcode and result.changes:
@@ -156,21 +189,36 @@ def _progress_line(result: ChangeResult) -> str:
 @state_dir_option
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Independent changes applied at once.")
+@click.option("--plan", "saved_path", type=click.Path(dir_okay=False, exists=True,
+              path_type=Path), default=None,
+              help="Apply this saved plan (bosun plan --out) exactly, if it is not stale.")
 @_with_safety
 @handle_errors
 def apply(path: Path, providers: tuple[str, ...], state_dir: Path | None,
-          concurrency: int, force: bool, allow_empty: bool) -> None:
-    """Apply the repository at PATH: plan, then make the changes, in dependency order."""
+          concurrency: int, saved_path: Path | None, force: bool, allow_empty: bool) -> None:
+    """Apply the repository at PATH: plan, then make the changes, in dependency order.
+
+    With --plan, apply a saved plan instead: it is refused as stale when the
+    revision, the repository or the running state moved on since it was made.
+    """
     desired = _desired(path)
+    saved = binding.load(saved_path) if saved_path is not None else None
+    if saved is not None and not providers:
+        providers = tuple(saved.providers)
     reconciler = _reconciler(path, state_dir, providers, force, allow_empty, concurrency)
     started = time.monotonic()
-    result = reconciler.plan(desired)
+    try:
+        result = saved.plan if saved is not None else reconciler.plan(desired)
+    except ConfigError as exc:
+        report_config_error(exc, path)
     click.echo(render(result, "text", color=sys.stdout.isatty()), nl=False)
-    if not result.changes:
-        sys.exit(EXIT_ERROR if result.errors else EXIT_OK)
     if result.blocked:
         click.echo("Not applied: enforced policy violations.", err=True)
         sys.exit(EXIT_ERROR)
+    if not result.changes:
+        sys.exit(EXIT_ERROR if result.errors else EXIT_OK)
+    if saved is not None:
+        reconciler.check_saved(result, desired)
     click.echo("")
     click.echo(f"Applying {len(result.changes)} change(s)...")
 
