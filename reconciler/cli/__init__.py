@@ -9,6 +9,7 @@ import click
 from reconciler import __version__, logs
 from reconciler.cli.misc_cmds import init, schema
 from reconciler.cli.plan_cmds import apply, plan, validate
+from reconciler.cli.pr_cmds import pr
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -29,6 +30,7 @@ cli.add_command(plan)
 cli.add_command(apply)
 cli.add_command(schema)
 cli.add_command(init)
+cli.add_command(pr)
 
 
 def main() -> None:
