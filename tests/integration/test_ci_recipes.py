@@ -81,7 +81,8 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
 
 def _bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
 
 
 def _expand(value: str, context: dict[str, str]) -> str:
