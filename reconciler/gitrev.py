@@ -25,12 +25,19 @@ _LINK = 0o120000
 _EXEC = 0o100755
 
 
-def open_repository(path: Path) -> tuple[pygit2.Repository, PurePosixPath]:
-    """The repository holding ``path`` and ``path`` relative to its working copy."""
+def open_repository(path: Path, subdir: str | None = None
+                    ) -> tuple[pygit2.Repository, PurePosixPath]:
+    """The repository holding ``path`` and the folder to read inside its trees.
+
+    That folder is ``subdir`` when given (needed for bare repositories, such
+    as a source cache), else ``path`` relative to the working copy.
+    """
     found = pygit2.discover_repository(str(path.resolve()))
     if found is None:
         raise SourceError(f"{path} is not inside a Git repository")
     repo = pygit2.Repository(found)
+    if subdir is not None:
+        return repo, PurePosixPath(subdir.strip("/") or ".")
     if repo.workdir is None:
         return repo, PurePosixPath()
     rel = Path(os.path.realpath(path)).relative_to(os.path.realpath(repo.workdir))
@@ -105,13 +112,14 @@ def export_tree(repo: pygit2.Repository, tree: pygit2.Tree, sub: PurePosixPath,
 
 
 @contextmanager
-def checkout(path: Path, rev: str) -> Iterator[tuple[Path, Revision]]:
+def checkout(path: Path, rev: str, subdir: str | None = None
+             ) -> Iterator[tuple[Path, Revision]]:
     """The folder ``path`` as of ``rev``, exported to a temporary folder, and its revision.
 
-    ``path`` may be the working copy or a folder inside it; the temporary
-    folder is removed on exit.
+    ``path`` may be the working copy, a folder inside it, or a bare repository
+    with ``subdir``; the temporary folder is removed on exit.
     """
-    repo, sub = open_repository(path)
+    repo, sub = open_repository(path, subdir)
     commit, revision = resolve(repo, rev)
     tmp = Path(tempfile.mkdtemp(prefix=f"bosun-{revision.short}-"))
     try:
@@ -121,13 +129,14 @@ def checkout(path: Path, rev: str) -> Iterator[tuple[Path, Revision]]:
 
 
 @contextmanager
-def checkout_merge(path: Path, base: str, head: str) -> Iterator[tuple[Path, Revision]]:
+def checkout_merge(path: Path, base: str, head: str, subdir: str | None = None
+                   ) -> Iterator[tuple[Path, Revision]]:
     """The folder ``path`` as merging ``head`` into ``base`` would leave it.
 
     The revision is the head's, with ``tree`` set to the merged tree (equal to
     the head's tree when the head already contains the base).
     """
-    repo, sub = open_repository(path)
+    repo, sub = open_repository(path, subdir)
     base_commit, _ = resolve(repo, base)
     head_commit, revision = resolve(repo, head)
     tree = merged_tree(repo, base_commit, head_commit)

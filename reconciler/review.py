@@ -88,14 +88,17 @@ def review(
     offline: bool = False,
     options: ApplyOptions | None = None,
     environ: Mapping[str, str] | None = None,
+    subdir: str | None = None,
+    reconciler: Reconciler | None = None,
 ) -> Review:
     """Plan merging ``head`` (a Git revision of the repository at ``path``) into ``base``.
 
-    ``state_dir`` and ``providers`` are those of the running bosun (online);
-    offline ignores both.
+    ``state_dir`` and ``providers`` are those of the running bosun (online),
+    or ``reconciler`` itself; offline ignores them. ``subdir`` is the folder
+    of the repository bosun reads (default: ``path`` inside its working copy).
     """
-    with gitrev.checkout(path, base) as (base_root, base_rev), \
-            gitrev.checkout_merge(path, base, head) as (head_root, head_rev):
+    with gitrev.checkout(path, base, subdir) as (base_root, base_rev), \
+            gitrev.checkout_merge(path, base, head, subdir) as (head_root, head_rev):
         result = Review(base=base_rev, head=head_rev, offline=offline)
         try:
             base_desired: DesiredState | None = load_desired(base_root, base_rev)
@@ -110,22 +113,24 @@ def review(
         scratch = Path(tempfile.mkdtemp(prefix="bosun-offline-")) if offline else None
         try:
             if scratch is not None:
-                reconciler = Reconciler(state_dir=scratch, provider_names=["memory"],
-                                        options=options or ApplyOptions(), environ=environ)
+                planner = Reconciler(state_dir=scratch, provider_names=["memory"],
+                                     options=options or ApplyOptions(), environ=environ)
                 if base_desired is not None:
                     from providers.memory import MemoryProvider
 
-                    seeder = next(p for p in reconciler.providers
+                    seeder = next(p for p in planner.providers
                                   if isinstance(p, MemoryProvider))
-                    seeder.seed(base_desired, reconciler.context(base_desired))
+                    seeder.seed(base_desired, planner.context(base_desired))
+            elif reconciler is not None:
+                planner = reconciler
             else:
-                reconciler = Reconciler(
+                planner = Reconciler(
                     state_dir=state_dir or (path.resolve() / ".bosun"),
                     provider_names=list(providers) if providers else None,
                     options=options or ApplyOptions(), environ=environ,
                 )
             try:
-                plan = reconciler.plan(head_desired)
+                plan = planner.plan(head_desired)
             except ConfigError as exc:
                 result.problems = _problems(exc)
                 return result

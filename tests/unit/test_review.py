@@ -149,3 +149,12 @@ def test_markdown_is_truncated_with_balanced_blocks() -> None:
     assert text.count("BOSUN-H001") == 50   # the policy table is kept whole first
     tiny = render_markdown(plan, limit=4000)
     assert len(tiny) <= 4000 and "more result(s)" in tiny and tiny.count(FENCE) == 2
+
+
+def test_a_bare_repository_with_a_sub_folder(tmp_path: Path) -> None:
+    work, _ = _two_revisions(tmp_path, sub="deploy")
+    bare = tmp_path / "cache.git"
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
+    result = review(bare, "main", "feature", offline=True, subdir="deploy")
+    assert result.plan is not None
+    assert sorted(str(c.ref) for c in result.plan.changes) == ["Stack/extra", "Stack/hello"]
