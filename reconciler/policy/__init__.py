@@ -94,6 +94,7 @@ class _Rule:
     schema: dict[str, Any]
     validator: Draft202012Validator
     enforced: bool
+    required: frozenset[str] = frozenset()  # keys an object must have to match deny
 
 
 def _settings_position(desired: DesiredState, *path: str | int) -> Position | None:
@@ -170,8 +171,12 @@ def _compile(
                 continue
             action = settings.actions.get(rule.id) or settings.actions.get(policy.name) \
                 or policy.spec.action
-            rules.append(_Rule(policy, rule, schema, Draft202012Validator(schema),
-                               action is PolicyAction.ENFORCE))
+            required = schema.get("required") if isinstance(schema, dict) else None
+            rules.append(_Rule(
+                policy, rule, schema, Draft202012Validator(schema),
+                action is PolicyAction.ENFORCE,
+                frozenset(required) if isinstance(required, list) else frozenset(),
+            ))
     return rules
 
 
@@ -215,6 +220,8 @@ def evaluate(
             rule = compiled.rule
             nodes = select(body, rule.each) if rule.each else [((), body)]
             for where, node in nodes:
+                if isinstance(node, dict) and not compiled.required <= node.keys():
+                    continue  # an object without a required key cannot match
                 if not compiled.validator.is_valid(node):
                     continue
                 exact = (*where, *focus(compiled.schema, node))
