@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from reconciler.errors import BosunError
 from reconciler.forge import APPLY_CONTEXT, PLAN_CONTEXT, CommitState, Forge, upsert_comment
@@ -89,6 +90,25 @@ class PullRequest:
             head_ref=str(attrs["source_branch"]), head_sha=str(attrs["last_commit"]["id"]),
             url=attrs.get("url"),
         )
+
+
+def api_for(forge: ForgeKind, web_url: str, repository: str = "") -> str:
+    """The REST API base of the forge a pull request's web page is on.
+
+    github.com is served by api.github.com; GitHub Enterprise by
+    ``https://host/api/v3``; GitLab by ``<root>/api/v4``, where the root is the
+    page's URL before ``/<group>/<project>/-/merge_requests/...``.
+    """
+    parts = urlsplit(web_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if forge is ForgeKind.GITHUB:
+        return "https://api.github.com" if parts.netloc == "github.com" else f"{origin}/api/v3"
+    path = parts.path.split("/-/", 1)[0]
+    if repository and path.endswith("/" + repository):
+        path = path[: -len(repository) - 1]
+    elif not repository:
+        path = path.rsplit("/", 2)[0]
+    return f"{origin}{path}/api/v4"
 
 
 def plan_status(result: Review) -> tuple[CommitState, str]:

@@ -195,3 +195,17 @@ def test_waiting_for_health_gives_up_at_the_timeout() -> None:
     health = wait_healthy(read, timeout=10, interval=3, sleep=sleep, clock=lambda: now[0])
     assert health[ref].state is HealthState.PROGRESSING
     assert reads == [0.0, 3.0, 6.0, 9.0, 12.0]
+
+
+def test_api_base_from_the_pull_request_page() -> None:
+    from reconciler.model.kinds import ForgeKind
+    from reconciler.pullrequests import api_for
+
+    assert api_for(ForgeKind.GITHUB, "https://github.com/acme/infra/pull/12") == \
+        "https://api.github.com"
+    assert api_for(ForgeKind.GITHUB, "https://git.acme.test/acme/infra/pull/12") == \
+        "https://git.acme.test/api/v3"
+    assert api_for(ForgeKind.GITLAB, "https://gitlab.example.com/infra/deploy/-/merge_requests/4",
+                   "infra/deploy") == "https://gitlab.example.com/api/v4"
+    assert api_for(ForgeKind.GITLAB, "http://127.0.0.1:8080/gl/a/b/c/-/merge_requests/1",
+                   "a/b/c") == "http://127.0.0.1:8080/gl/api/v4"
