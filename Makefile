@@ -40,6 +40,7 @@ test: venv engines lint typecheck
 
 schemas: venv
 	$(BIN)/bosun schema export --out schemas
+	$(BIN)/python -m reconciler.reference --write README.md
 
 demo: venv engines
 	scripts/demo.sh

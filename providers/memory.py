@@ -48,8 +48,11 @@ class MemoryState(Frozen):
 
 def desired_body(res: DesiredResource) -> dict[str, Any]:
     """What the memory engine stores for a resource: its spec and compose input."""
-    doc = res.document.model_dump(mode="json", by_alias=True)
-    body: dict[str, Any] = {"spec": doc["spec"], "labels": doc["metadata"].get("labels", {})}
+    doc = res.document
+    body: dict[str, Any] = {"spec": doc.spec.model_dump(mode="json", by_alias=True),
+                            "labels": dict(doc.metadata.labels)}
+    if doc.metadata.annotations:
+        body["annotations"] = dict(doc.metadata.annotations)
     if res.compose is not None:
         body["compose"] = list(res.compose.raw)
     return body

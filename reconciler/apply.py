@@ -119,9 +119,9 @@ def _batches(
 
 def _run_batch(batch: _Batch, desired: DesiredState, ctx: ProviderContext) -> list[ChangeResult]:
     started = datetime.now(UTC)
-    for change in batch.changes:
-        ctx.progress(change.ref, f"applying {change.action.value}")
     try:
+        for change in batch.changes:
+            ctx.progress(change.ref, f"applying {change.action.value}")
         results = batch.provider.apply(batch.changes, desired, ctx)
     except TemporaryError as exc:
         return _failed(batch, f"temporary error (will retry): {exc.message}", started,
@@ -154,8 +154,14 @@ def apply_plan(
     providers: Sequence[Provider],
     ctx: ProviderContext,
     on_result: Callable[[ChangeResult], None] | None = None,
+    should_stop: Callable[[], str | None] | None = None,
 ) -> ApplyReport:
-    """Apply every change of ``plan``; never raises for a provider failure."""
+    """Apply every change of ``plan``; never raises for a provider failure.
+
+    ``should_stop`` is asked before each batch is started: when it gives a
+    reason (a newer revision arrived, bosun is stopping), no further batch is
+    started, the running ones finish, and the rest are skipped with that reason.
+    """
     by_name = {p.name: p for p in providers}
     changes = [c for c in plan.changes if c.provider in by_name]
     results: dict[ResourceRef, list[ChangeResult]] = defaultdict(list)
@@ -182,6 +188,15 @@ def apply_plan(
 
     with ThreadPoolExecutor(max_workers=limit) as pool:
         while pending or running:
+            stop = should_stop() if should_stop is not None and pending else None
+            if stop:
+                for n in sorted(pending):
+                    record(n, [
+                        ChangeResult(ref=c.ref, action=c.action, outcome=ChangeOutcome.SKIPPED,
+                                     message=f"not applied: {stop}")
+                        for c in batches[n].changes
+                    ])
+                pending.clear()
             for n in sorted(pending):
                 if not deps[n] <= done:
                     continue

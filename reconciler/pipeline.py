@@ -8,8 +8,11 @@ functions; none of them reconciles on its own.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,32 +26,91 @@ from reconciler import resolve as resolve_stage
 from reconciler import validate as validate_stage
 from reconciler.apply import apply_plan
 from reconciler.errors import BosunError, ConfigError, PolicyViolation
+from reconciler.model.common import ResourceRef
 from reconciler.model.desired import DesiredState
 from reconciler.model.kinds import Policy
 from reconciler.model.plan import ApplyReport, ChangeResult, Plan, PlanWarning, PolicyResult
 from reconciler.model.source import Revision
-from reconciler.provider import ApplyOptions, ComposeRenderer, Provider, ProviderContext
+from reconciler.model.status import Health, HealthState
+from reconciler.observe import Observations
+from reconciler.provider import (
+    ApplyOptions,
+    ComposeRenderer,
+    KeyValueStore,
+    Provider,
+    ProviderContext,
+)
 from reconciler.registry import select_providers
 from reconciler.secrets import Secrets
 
 log = logging.getLogger("bosun")
 
+class _GCPause:
+    """Counts nested and concurrent pauses; the collector resumes when the last ends."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count = 0
+        self.was_enabled = False
+
+    def enter(self) -> None:
+        with self.lock:
+            if self.count == 0:
+                self.was_enabled = gc.isenabled()
+                gc.disable()
+            self.count += 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self.count -= 1
+            if self.count == 0 and self.was_enabled:
+                gc.enable()
+
+
+_GC = _GCPause()
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Run a block with the cyclic garbage collector paused.
+
+    Loading and planning a large repository allocate hundreds of thousands of
+    small acyclic objects; the collector's full passes over them cost about a
+    quarter of the time (bench/load_plan.py). Reference counting still frees
+    them; cycles, if any, are collected once the last pause ends.
+    """
+    _GC.enter()
+    try:
+        yield
+    finally:
+        _GC.leave()
+
 
 def load_desired(root: Path, revision: Revision | None = None) -> DesiredState:
     """Load, validate and resolve the repository at ``root``.
 
-    Raises ``ConfigError`` with every problem found; nothing else happens.
+    Raises ``ConfigError`` with every problem found; nothing else happens. The
+    resolve stage runs even when documents failed validation (references to
+    them are not reported twice), so that one run shows every problem; it is
+    left out only when a file could not be read at all, since the documents
+    in it, and so every reference to them, are unknown.
     """
     root = root.resolve()
-    loaded = load_stage.load(root)
-    problems = list(loaded.problems)
-    try:
-        validated, repository = validate_stage.validate(loaded.documents, loaded.repository)
-    except ConfigError as exc:
-        raise ConfigError(problems + exc.problems) from None
-    if problems:
-        raise ConfigError(problems)
-    return resolve_stage.resolve(root, revision or Revision(), validated, repository)
+    with gc_paused():
+        loaded = load_stage.load(root)
+        checked = validate_stage.validate_all(loaded.documents, loaded.repository)
+        problems = [*loaded.problems, *checked.problems]
+        if loaded.broken_files or (loaded.problems and not loaded.files):
+            raise ConfigError(problems)
+        invalid = set(checked.invalid)
+        for doc in loaded.rejected:
+            ref = validate_stage.raw_ref(doc)
+            if ref is not None:
+                invalid.add(ref)
+        return resolve_stage.resolve(
+            root, revision or Revision(), checked.validated, checked.repository,
+            invalid=invalid, problems=problems,
+        )
 
 
 @dataclass
@@ -61,6 +123,7 @@ class Reconciler:
     environ: Mapping[str, str] | None = None
     builtin_policies: Sequence[Policy] = field(default_factory=policy_stage.builtin_library)
     progress: Callable[[Any, str], None] | None = None
+    kv: KeyValueStore | None = None
     providers: list[Provider] = field(init=False)
     provider_warnings: list[str] = field(init=False)
 
@@ -74,7 +137,8 @@ class Reconciler:
             kwargs["progress"] = self.progress
         return ProviderContext(
             state_dir=self.state_dir, owner=desired.owner,
-            secrets=Secrets(desired, self.environ), options=self.options, log=log, **kwargs,
+            secrets=Secrets(desired, self.environ), options=self.options, log=log,
+            kv=self.kv, **kwargs,
         )
 
     def rendered(
@@ -107,27 +171,70 @@ class Reconciler:
         return policy_stage.evaluate(desired, self.builtin_policies, models), warnings
 
     def plan(self, desired: DesiredState, ctx: ProviderContext | None = None) -> Plan:
+        return self.observe_and_plan(desired, ctx)[0]
+
+    def observe(self, desired: DesiredState, ctx: ProviderContext | None = None
+                ) -> Observations:
+        """Every provider's actual state (failures recorded, never raised)."""
+        return observe_stage.observe(desired, self.providers, ctx or self.context(desired))
+
+    def observe_and_plan(
+        self, desired: DesiredState, ctx: ProviderContext | None = None
+    ) -> tuple[Plan, Observations]:
+        """The plan, and the observations it was made from (for health)."""
         ctx = ctx or self.context(desired)
         policy, policy_warnings = self.policy(desired, ctx)
         observations = observe_stage.observe(desired, self.providers, ctx)
         warnings = [PlanWarning(message=w) for w in self.provider_warnings] + policy_warnings
-        made = plan_stage.make_plan(
-            desired, self.providers, observations.states, dict(observations.errors), ctx,
-            policy=policy, warnings=warnings,
-        )
-        return binding.sanitize(made, ctx.secrets.known())
+        with gc_paused():
+            plan = plan_stage.make_plan(
+                desired, self.providers, observations.states, dict(observations.errors), ctx,
+                policy=policy, warnings=warnings,
+            )
+        return binding.sanitize(plan, ctx.secrets.known()), observations
+
+    def health(
+        self, desired: DesiredState, observations: Observations,
+        ctx: ProviderContext | None = None,
+    ) -> dict[ResourceRef, Health]:
+        """Health of every desired resource a provider handles, from ``observations``.
+
+        A provider whose state could not be read reports its resources Unknown.
+        """
+        ctx = ctx or self.context(desired)
+        out: dict[ResourceRef, Health] = {}
+        for provider in self.providers:
+            mine = [r.ref for r in desired.resources if r.ref.kind in provider.kinds]
+            if provider.name in observations.errors:
+                message = str(observations.errors[provider.name])
+                for ref in mine:
+                    out[ref] = Health(state=HealthState.UNKNOWN, reason="ObserveFailed",
+                                      message=message)
+                continue
+            try:
+                out.update(provider.health(desired, observations.states[provider.name], ctx))
+            except BosunError as exc:
+                for ref in mine:
+                    out[ref] = Health(state=HealthState.UNKNOWN, reason="HealthFailed",
+                                      message=str(exc))
+        return out
 
     def apply(
         self, plan: Plan, desired: DesiredState, ctx: ProviderContext | None = None,
         on_result: Callable[[ChangeResult], None] | None = None,
+        should_stop: Callable[[], str | None] | None = None,
     ) -> ApplyReport:
+        """Apply ``plan``. ``should_stop`` is asked before each batch starts; a reason
+        from it leaves the remaining batches unapplied (skipped, with that reason).
+        """
         if plan.blocked:
             rules = sorted({p.rule for p in plan.policy if p.enforced})
             raise PolicyViolation(
                 f"enforced policy rules failed ({', '.join(rules)}); nothing was applied"
             )
         ctx = ctx or self.context(desired)
-        return apply_plan(plan, desired, self.providers, ctx, on_result=on_result)
+        return apply_plan(plan, desired, self.providers, ctx, on_result=on_result,
+                          should_stop=should_stop)
 
     def apply_saved(
         self, saved: Plan, desired: DesiredState, ctx: ProviderContext | None = None,

@@ -40,6 +40,24 @@ class SecretResolver(Protocol):
         ...
 
 
+class KeyValueStore(Protocol):
+    """Durable JSON values by namespace and key, kept across restarts (the state store).
+
+    For what neither the repository nor the engines can tell a provider, above
+    all the last config that was healthy, for rollback. Convention: namespace
+    = the provider's name (plus a purpose, e.g. ``compose.last-healthy``), key
+    = ``str(ref)``. Values are plain JSON data and never secret values.
+    """
+
+    def kv_get(self, namespace: str, key: str) -> Any | None: ...
+
+    def kv_put(self, namespace: str, key: str, value: Any) -> None: ...
+
+    def kv_delete(self, namespace: str, key: str) -> None: ...
+
+    def kv_items(self, namespace: str) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class ApplyOptions:
     force: bool = False
@@ -61,6 +79,8 @@ class ProviderContext:
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("bosun"))
     progress: Callable[[ResourceRef, str], None] = _no_progress
     extra: dict[str, Any] = field(default_factory=dict)
+    kv: KeyValueStore | None = None
+    """The state store's key-value table; None when bosun runs without one."""
 
 
 @runtime_checkable
@@ -133,6 +153,7 @@ def observed_digest_part(value: Any) -> Any:
 __all__ = [
     "ApplyOptions",
     "ComposeRenderer",
+    "KeyValueStore",
     "PartialObservation",
     "Provider",
     "ProviderContext",

@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from reconciler import gitrev
 from reconciler.errors import ConfigError
@@ -32,10 +32,17 @@ from reconciler.model.desired import DesiredState
 from reconciler.model.plan import Plan, PlanWarning
 from reconciler.model.source import Revision
 from reconciler.pipeline import Reconciler, load_desired
-from reconciler.provider import ApplyOptions
+from reconciler.provider import ApplyOptions, ProviderContext
 from reconciler.render import MARKDOWN_LIMIT, plan_json, render_markdown, render_text
 
 MAX_LISTED = 10
+
+
+@runtime_checkable
+class Seedable(Protocol):
+    """A provider that can record a desired state as applied (the memory provider)."""
+
+    def seed(self, desired: DesiredState, ctx: ProviderContext) -> int: ...
 
 
 @dataclass
@@ -116,10 +123,7 @@ def review(
                 planner = Reconciler(state_dir=scratch, provider_names=["memory"],
                                      options=options or ApplyOptions(), environ=environ)
                 if base_desired is not None:
-                    from providers.memory import MemoryProvider
-
-                    seeder = next(p for p in planner.providers
-                                  if isinstance(p, MemoryProvider))
+                    seeder = next(p for p in planner.providers if isinstance(p, Seedable))
                     seeder.seed(base_desired, planner.context(base_desired))
             elif reconciler is not None:
                 planner = reconciler

@@ -18,7 +18,19 @@ from reconciler.model.kinds import KIND_MODELS, Document
 SCHEMA_BASE = "https://bosun.dev/schemas/v1/"
 
 
+def _require_kind(schema: dict[str, Any]) -> None:
+    # The models default ``kind`` (it is their discriminator); a manifest must
+    # still say it, and editors should ask for it.
+    for node in [schema, *schema.get("$defs", {}).values()]:
+        kind = node.get("properties", {}).get("kind")
+        if isinstance(kind, dict) and "const" in kind:
+            required = node.setdefault("required", [])
+            if "kind" not in required:
+                required.insert(1, "kind")
+
+
 def _finish(schema: dict[str, Any], name: str, title: str) -> dict[str, Any]:
+    _require_kind(schema)
     out: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_BASE + name,

@@ -56,7 +56,7 @@ CONTAINERS_CONF=/etc/containers/containers.conf
 # All three are only Recommends of podman, so --no-install-recommends skips them.
 PACKAGES=(docker.io podman runc netavark aardvark-dns catatonit busybox-static
           knot bind9 pdns-server pdns-backend-sqlite3 chromium pebble iproute2
-          dnsutils git curl)
+          dnsutils git curl openssh-server)  # sshd: the Git source's SSH tests
 
 # The caller's DOCKER_HOST/DOCKER_CONTEXT (often the podman socket in tests)
 # must not redirect what this script does to one engine or the other.

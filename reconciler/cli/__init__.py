@@ -10,6 +10,7 @@ from reconciler import __version__, logs
 from reconciler.cli.misc_cmds import init, schema
 from reconciler.cli.plan_cmds import apply, plan, validate
 from reconciler.cli.pr_cmds import pr
+from reconciler.cli.serve_cmds import resume, serve, status, suspend
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -30,6 +31,10 @@ cli.add_command(plan)
 cli.add_command(apply)
 cli.add_command(schema)
 cli.add_command(init)
+cli.add_command(serve)
+cli.add_command(status)
+cli.add_command(suspend)
+cli.add_command(resume)
 cli.add_command(pr)
 
 

@@ -25,12 +25,15 @@ from reconciler.cli.common import (
     report_config_error,
     state_dir_option,
 )
+from reconciler.cli.source_options import git_options, git_source
 from reconciler.errors import ConfigError
 from reconciler.model.desired import DesiredState
 from reconciler.model.plan import ChangeOutcome, ChangeResult
+from reconciler.model.source import Revision
 from reconciler.pipeline import Reconciler, load_desired
 from reconciler.provider import ApplyOptions
 from reconciler.render import render
+from reconciler.state import StateStore
 
 
 def _desired(path: Path, output: str = "text") -> DesiredState:
@@ -38,6 +41,14 @@ def _desired(path: Path, output: str = "text") -> DesiredState:
         return load_desired(path)
     except ConfigError as exc:
         report_config_error(exc, path, output)
+
+
+def _desired_at(root: Path, revision: Revision | None) -> DesiredState:
+    """The desired state at ``root``; for --repo, with the fetched revision recorded."""
+    try:
+        return load_desired(root, revision)
+    except ConfigError as exc:
+        report_config_error(exc, root)
 
 
 @click.command()
@@ -88,11 +99,25 @@ def _reconciler_options(force: bool, allow_empty: bool, concurrency: int = 4) ->
 def _reconciler(path: Path, state_dir: Path | None, providers: tuple[str, ...],
                 force: bool = False, allow_empty: bool = False,
                 concurrency: int = 4) -> Reconciler:
+    state = state_dir or default_state_dir(path.resolve())
     return Reconciler(
-        state_dir=state_dir or default_state_dir(path.resolve()),
+        state_dir=state,
         provider_names=list(providers) or None,
         options=ApplyOptions(force=force, allow_empty=allow_empty, concurrency=concurrency),
+        kv=StateStore(state),  # providers keep last healthy configs here, as under serve
     )
+
+
+def _from_repo(path: Path, state_dir: Path | None, git: dict[str, Any]
+               ) -> tuple[Path, Revision | None]:
+    """With --repo: fetch into the cache; the exported revision's folder and the revision."""
+    if not git.get("repo"):
+        return path, None
+    state = state_dir or Path(".bosun")
+    source = git_source(state, **git)
+    revision = source.fetch()
+    click.echo(f"Fetched {source.display_url}: {revision}", err=True)
+    return source.checkout(revision), revision
 
 
 safety_options = [
@@ -193,15 +218,21 @@ def _progress_line(result: ChangeResult) -> str:
               path_type=Path), default=None,
               help="Apply this saved plan (bosun plan --out) exactly, if it is not stale.")
 @_with_safety
+@git_options
 @handle_errors
 def apply(path: Path, providers: tuple[str, ...], state_dir: Path | None,
-          concurrency: int, saved_path: Path | None, force: bool, allow_empty: bool) -> None:
-    """Apply the repository at PATH: plan, then make the changes, in dependency order.
+          concurrency: int, saved_path: Path | None, force: bool, allow_empty: bool,
+          **git: Any) -> None:
+    """Apply the repository at PATH (or --repo URL): plan, then make the changes, in
+    dependency order.
 
     With --plan, apply a saved plan instead: it is refused as stale when the
     revision, the repository or the running state moved on since it was made.
     """
-    desired = _desired(path)
+    if git.get("repo") and state_dir is None:
+        state_dir = Path(".bosun")
+    root, revision = _from_repo(path, state_dir, git)
+    desired = _desired_at(root, revision)
     saved = binding.load(saved_path) if saved_path is not None else None
     if saved is not None and not providers:
         providers = tuple(saved.providers)

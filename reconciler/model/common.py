@@ -6,11 +6,13 @@ host names, cron expressions and the enums that travel between stages live here.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import ipaddress
 import re
 from enum import StrEnum
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -53,7 +55,7 @@ def duration_seconds(text: str) -> float:
 
 def _check_duration(text: str) -> str:
     if duration_seconds(text) <= 0:
-        raise ValueError("a duration must be longer than zero")
+        raise ValueError(f"{text!r} is not longer than zero")
     return text
 
 
@@ -163,7 +165,10 @@ ServerAddress = Annotated[
 
 
 def _check_listen(text: str) -> str:
-    host, port = split_host_port(text if not text.startswith(":") else "0.0.0.0" + text)
+    try:
+        host, port = split_host_port(text if not text.startswith(":") else "0.0.0.0" + text)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace(repr("0.0.0.0" + text), repr(text))) from None
     if port == 0:
         raise ValueError(f"{text!r}: a listen address needs a port, such as :80")
     if host not in ("0.0.0.0", "::", ""):
@@ -178,11 +183,19 @@ ListenAddress = Annotated[
 ]
 
 
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones()) | {"UTC"}
+
+
 def _check_timezone(text: str) -> str:
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {text!r}") from exc
+    # Checked against the list of zones, never by opening a file named by the
+    # manifest: ZoneInfo("America") raises IsADirectoryError, not a ValueError.
+    if text not in _time_zones():
+        close = difflib.get_close_matches(text, sorted(_time_zones()), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else " (use an IANA name such as " \
+            "Europe/Paris or UTC)"
+        raise ValueError(f"unknown time zone {text!r}{hint}")
     return text
 
 
@@ -277,8 +290,19 @@ class ResourceRef(Frozen):
     kind: Kind
     name: str
 
+    # References are dictionary keys everywhere (graphs, indexes, plans): compare
+    # and hash on the two fields alone, not through pydantic's generic methods.
+    # ``_value_`` is the member's plain attribute; ``.value`` goes through a descriptor.
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is ResourceRef:
+            return self.kind is other.kind and self.name == other.name
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.kind._value_, self.name))
+
     def __str__(self) -> str:
-        return f"{self.kind.value}/{self.name}"
+        return f"{self.kind._value_}/{self.name}"
 
     @classmethod
     def parse(cls, text: str, default_kind: Kind | None = None) -> ResourceRef:
@@ -290,11 +314,13 @@ class ResourceRef(Frozen):
         try:
             kind = Kind(kind_text)
         except ValueError:
-            raise ValueError(f"{text!r}: unknown kind {kind_text!r}") from None
+            close = difflib.get_close_matches(kind_text, [k.value for k in Kind], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{text!r}: unknown kind {kind_text!r}{hint}") from None
         return cls(kind=kind, name=name)
 
     def sort_key(self) -> tuple[str, str]:
-        return (self.kind.value, self.name)
+        return (self.kind._value_, self.name)
 
 
 JSONValue = Any

@@ -40,6 +40,8 @@ def _diff(before: Any, after: Any, path: str, sensitive: frozenset[str],
             path=path,
             before=None if before is _MISSING else before,
             after=None if after is _MISSING else after,
-            sensitive=path in sensitive or any(path.startswith(s + ".") for s in sensitive),
+            sensitive=bool(sensitive) and (
+                path in sensitive or any(path.startswith(s + ".") for s in sensitive)
+            ),
         )
     )

@@ -14,14 +14,18 @@ from pydantic import BaseModel
 
 
 def _plain(value: Any) -> Any:
+    # json.dumps calls this for every object it cannot encode, at any depth:
+    # a model nested in a dict must become sorted JSON too, never its repr.
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return value
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    return str(value)
 
 
 def canonical_json(value: Any) -> str:
     return json.dumps(
-        _plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain
     )
 
 

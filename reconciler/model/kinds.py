@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from reconciler.model.common import (
     Cron,
@@ -27,6 +27,7 @@ from reconciler.model.common import (
     TimeZone,
     ZoneName,
 )
+from reconciler.model.policy_schema import NOWHERE, ref_loop, resolve_ref, schema_refs
 
 
 class Metadata(Frozen):
@@ -179,6 +180,12 @@ class Prune(Frozen):
 
 
 EnvValue = Annotated[str | SecretRef, Field(description="A value, or {secret, key}.")]
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+EnvName = Annotated[
+    str,
+    StringConstraints(pattern=ENV_NAME_PATTERN),
+    Field(description="An environment variable name."),
+]
 
 
 class StackSpec(Frozen):
@@ -187,7 +194,7 @@ class StackSpec(Frozen):
         description="Path(s) of compose files relative to this manifest's folder, "
         "or an inline compose mapping."
     )
-    env: dict[str, EnvValue] = Field(
+    env: dict[EnvName, EnvValue] = Field(
         default_factory=dict, description="Variables for compose interpolation."
     )
     profiles: list[str] = Field(default_factory=list)
@@ -214,15 +221,6 @@ class StackSpec(Frozen):
             raise ValueError("an inline compose model needs a 'services' mapping")
         return value
 
-    @field_validator("env")
-    @classmethod
-    def _env_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for key in value:
-            if not key or not (key[0].isalpha() or key[0] == "_") or not all(
-                c.isalnum() or c == "_" for c in key
-            ):
-                raise ValueError(f"{key!r} is not a valid environment variable name")
-        return value
 
 
 # -- Gateway ------------------------------------------------------------------
@@ -290,16 +288,23 @@ class RouteTarget(Frozen):
     port: int | None = Field(default=None, ge=1, le=65535)
     url: str | None = Field(default=None, description="http://host:port of an upstream.")
 
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if info.data.get("stack") or info.data.get("service"):
+            raise ValueError("give either 'url' or 'stack' and 'service', not both")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} must be an http:// or https:// URL")
+        return value
+
     @model_validator(mode="after")
     def _one_target(self) -> Self:
-        if self.url is not None:
-            if self.stack or self.service:
-                raise ValueError("give either url or stack/service, not both")
-            parts = urlsplit(self.url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"{self.url!r}: must be an http:// or https:// URL")
-        elif not self.stack or not self.service:
-            raise ValueError("needs stack and service, or url")
+        if self.url is None and not (self.stack and self.service):
+            missing = "service" if self.stack else "stack"
+            raise ValueError(f"needs '{missing}' (a stack and its service), or 'url'")
         return self
 
 
@@ -326,6 +331,11 @@ class RouteDNS(Frozen):
     values: list[str] = Field(min_length=1)
     ttl: int = Field(default=300, ge=1, le=2147483647)
 
+    @field_validator("values")
+    @classmethod
+    def _values(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return _check_values(value, info)
+
 
 class RouteSpec(Frozen):
     gateway: Name
@@ -350,10 +360,17 @@ class RouteSpec(Frozen):
             raise ValueError("must be a plain path prefix (no spaces, '*', '?' or '#')")
         return value
 
+    @field_validator("redirect")
+    @classmethod
+    def _not_both(cls, value: RouteRedirect | None, info: ValidationInfo) -> RouteRedirect | None:
+        if value is not None and info.data.get("to") is not None:
+            raise ValueError("give either 'to' or 'redirect', not both")
+        return value
+
     @model_validator(mode="after")
     def _target(self) -> Self:
-        if (self.to is None) == (self.redirect is None):
-            raise ValueError("give exactly one of 'to' and 'redirect'")
+        if self.to is None and self.redirect is None:
+            raise ValueError("needs 'to' (where requests go) or 'redirect'")
         return self
 
 
@@ -409,6 +426,16 @@ class DNSZoneSpec(Frozen):
         return self
 
 
+def _check_values(values: list[str], info: ValidationInfo) -> list[str]:
+    # Parsed with dnspython in the resolve stage; here only the cheap checks.
+    if info.data.get("type") == "CNAME" and len(values) != 1:
+        raise ValueError(f"a CNAME record set has exactly one value, not {len(values)}")
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"values must not repeat ({', '.join(map(repr, repeated))})")
+    return values
+
+
 RECORD_TYPES = ("A", "AAAA", "CNAME", "TXT", "MX", "SRV", "CAA", "NS", "PTR")
 RecordType = Literal["A", "AAAA", "CNAME", "TXT", "MX", "SRV", "CAA", "NS", "PTR"]
 
@@ -438,14 +465,10 @@ class DNSRecordSpec(Frozen):
             raise ValueError(f"{value!r} is not a valid record name (label {label!r})")
         return value.lower()
 
-    @model_validator(mode="after")
-    def _values(self) -> Self:
-        # Parsed with dnspython in the resolve stage; here only the cheap checks.
-        if self.type == "CNAME" and len(self.values) != 1:
-            raise ValueError("a CNAME record set has exactly one value")
-        if len(set(self.values)) != len(self.values):
-            raise ValueError("values must not repeat")
-        return self
+    @field_validator("values")
+    @classmethod
+    def _values(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return _check_values(value, info)
 
 
 # -- Schedule -----------------------------------------------------------------
@@ -466,7 +489,7 @@ class RunAction(Frozen):
     stack: Name
     service: str = Field(min_length=1)
     command: list[str] | str | None = None
-    env: dict[str, EnvValue] = Field(default_factory=dict)
+    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
 
 
 class ExecAction(Frozen):
@@ -508,14 +531,24 @@ class ScheduleAction(Frozen):
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
         given = [k for k in ("run", "exec", "http", "reconcile") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one of run, exec, http, reconcile")
+        if not given:
+            raise ValueError("needs one of run, exec, http, reconcile")
+        if len(given) > 1:
+            raise ValueError(f"give only one of run, exec, http, reconcile (found "
+                             f"{' and '.join(given)})")
         return self
 
 
 class ScheduleSpec(Frozen):
     cron: Cron | None = None
     every: Duration | None = None
+
+    @field_validator("every")
+    @classmethod
+    def _not_both(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("cron") is not None:
+            raise ValueError("give either 'cron' or 'every', not both")
+        return value
     timezone: TimeZone = "UTC"
     action: ScheduleAction
     concurrency: Concurrency = Concurrency.FORBID
@@ -527,8 +560,8 @@ class ScheduleSpec(Frozen):
 
     @model_validator(mode="after")
     def _when(self) -> Self:
-        if (self.cron is None) == (self.every is None):
-            raise ValueError("give exactly one of 'cron' and 'every'")
+        if self.cron is None and self.every is None:
+            raise ValueError("needs 'cron' (such as \"0 3 * * *\") or 'every' (such as 15m)")
         return self
 
 
@@ -628,10 +661,21 @@ class PolicyRule(Frozen):
         plain = _without_params(value, (), holes)
         meta = Draft202012Validator(Draft202012Validator.META_SCHEMA)
         for error in meta.iter_errors(plain):
-            where = tuple(error.absolute_path)
-            if any(where[: len(h)] == h for h in holes):
+            path = tuple(error.absolute_path)
+            if any(path[: len(h)] == h for h in holes):
                 continue
-            raise ValueError(f"not a valid JSON Schema: {error.message}")
+            where = "/".join(str(p) for p in path)
+            at = f" (at {where})" if where else ""
+            raise ValueError(f"not a valid JSON Schema{at}: {error.message}")
+        for ref in schema_refs(plain):
+            if resolve_ref(plain, ref) is NOWHERE:
+                raise ValueError(
+                    f"$ref {ref!r} does not point inside this schema (bosun never fetches "
+                    "schemas: use a local reference such as '#/$defs/name')"
+                )
+        loop = ref_loop(plain)
+        if loop:
+            raise ValueError(f"$ref {loop!r} refers back to itself without end")
         return value
 
 

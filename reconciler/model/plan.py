@@ -7,14 +7,15 @@ Markdown. Nothing here knows how to apply anything.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_serializer
 
 from reconciler.model.common import Frozen, ResourceRef
-from reconciler.model.sensitive import REDACTED
+from reconciler.model.sensitive import REDACTED, Sensitive, redacted
 
 PLAN_FORMAT_VERSION = 1
 
@@ -44,7 +45,18 @@ class FieldDiff(Frozen):
                 None if self.before is None else REDACTED,
                 None if self.after is None else REDACTED,
             )
-        return self.before, self.after
+        return redacted(self.before), redacted(self.after)
+
+    @field_serializer("before", "after")
+    def _dump_value(self, value: Any) -> Any:
+        return REDACTED if self.sensitive and value is not None else redacted(value)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            if name in ("before", "after") and self.sensitive and value is not None:
+                yield name, Sensitive("")  # repr: (sensitive)
+            else:
+                yield name, value
 
 
 class Change(Frozen):
@@ -63,6 +75,10 @@ class Change(Frozen):
 
     def sort_key(self) -> tuple[str, str, str]:
         return (self.ref.kind.value, self.ref.name, self.action.value)
+
+    @field_serializer("payload")
+    def _dump_payload(self, value: dict[str, Any]) -> Any:
+        return redacted(value)
 
 
 class PlanWarning(Frozen):
@@ -154,6 +170,10 @@ class ChangeResult(Frozen):
     finished_at: datetime | None = None
     writes: int = Field(default=0, description="Write requests sent to the engine.")
     data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_serializer("data")
+    def _dump_data(self, value: dict[str, Any]) -> Any:
+        return redacted(value)
 
 
 class ApplyReport(Frozen):

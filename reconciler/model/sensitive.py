@@ -72,3 +72,14 @@ def redact(text: str, secrets: list[Sensitive] | tuple[Sensitive, ...]) -> str:
         if len(value) >= 3:
             text = text.replace(value, REDACTED)
     return text
+
+
+def redacted(value: Any) -> Any:
+    """``value`` with every ``Sensitive`` inside it (at any depth) replaced by ``(sensitive)``."""
+    if isinstance(value, Sensitive):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redacted(v) for v in value)
+    return value

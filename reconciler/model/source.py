@@ -7,9 +7,10 @@ file, line and column of any field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from reconciler.model.common import Frozen
 
@@ -48,13 +49,32 @@ class RawDocument(Frozen):
     index: int = Field(description="0-based index of the document in its file.")
     data: Any
     positions: dict[PathKey, Position] = Field(default_factory=dict)
+    _more_positions: Callable[[], dict[PathKey, Position]] | None = PrivateAttr(default=None)
+
+    @classmethod
+    def deferred(
+        cls, file: str, index: int, data: Any, start: Position,
+        positions: Callable[[], dict[PathKey, Position]],
+    ) -> RawDocument:
+        """A document whose node positions are read (by ``positions()``) when first asked for.
+
+        Most documents are never wrong, so most never need more than their start.
+        """
+        doc = cls.model_construct(file=file, index=index, data=data, positions={(): start})
+        doc._more_positions = positions
+        return doc
 
     @property
     def start(self) -> Position:
-        return self.positions.get((), Position(file=self.file, line=1, column=1))
+        found = self.positions.get(())
+        return found if found is not None else Position(file=self.file, line=1, column=1)
 
     def position_of(self, path: PathKey) -> Position:
         """Position of the deepest node on ``path`` that the file holds."""
+        if self._more_positions is not None and tuple(path) not in self.positions:
+            more, self._more_positions = self._more_positions, None
+            for key, value in more().items():
+                self.positions.setdefault(key, value)
         for end in range(len(path), -1, -1):
             found = self.positions.get(tuple(path[:end]))
             if found is not None:

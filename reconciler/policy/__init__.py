@@ -208,6 +208,8 @@ def evaluate(
     for res in desired.resources:
         if res.ref.kind in (Kind.POLICY, Kind.REPOSITORY):
             continue
+        if res.position.file.startswith("("):
+            continue  # implicit resources (the local Host) are not the repository's
         for compiled in rules:
             if not _matches(compiled.policy, res):
                 continue
@@ -222,12 +224,19 @@ def evaluate(
             for where, node in nodes:
                 if isinstance(node, dict) and not compiled.required <= node.keys():
                     continue  # an object without a required key cannot match
-                if not compiled.validator.is_valid(node):
-                    continue
-                exact = (*where, *focus(compiled.schema, node))
+                enforced, message = compiled.enforced, rule.message
+                try:
+                    if not compiled.validator.is_valid(node):
+                        continue
+                    exact = (*where, *focus(compiled.schema, node))
+                except Exception as exc:  # a user's schema: RecursionError, Unresolvable...
+                    # The model rejects the known causes (remote or looping $refs);
+                    # a rule that still cannot be evaluated must not pass silently.
+                    enforced, exact = True, where
+                    message = f"rule could not be evaluated: {type(exc).__name__}"
                 results.append(PolicyResult(
                     rule=rule.id, policy=compiled.policy.name, ref=res.ref,
-                    message=rule.message, enforced=compiled.enforced,
+                    message=message, enforced=enforced,
                     position=str(locator.position(res, exact) if exact else res.position),
                     path=format_path(source_path(res.ref.kind, where)) if where else None,
                 ))

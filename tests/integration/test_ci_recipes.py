@@ -17,10 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
 from ruamel.yaml import YAML
 
-from reconciler.cli import cli
 from tests.forge_server import ForgeState, running
 from tests.unit.gitrepo import GIT_ENV, commit, git, init
 
@@ -32,12 +30,7 @@ GL_TOKEN = "glpat-test-token-0001"
 
 
 def _quickstart(dest: Path) -> None:
-    """examples/quickstart, or until it lands on this branch a scaffold like it."""
-    if QUICKSTART.is_dir():
-        shutil.copytree(QUICKSTART, dest, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(".bosun"))
-    else:
-        assert CliRunner().invoke(cli, ["init", str(dest)]).exit_code == 0
+    shutil.copytree(QUICKSTART, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".bosun"))
 
 
 def _upstream(tmp_path: Path) -> tuple[Path, str]:

@@ -30,7 +30,7 @@ def _two_revisions(tmp_path: Path, sub: str = "") -> tuple[Path, Path]:
     (root / "stacks/extra").mkdir()
     (root / "stacks/extra/stack.yaml").write_text(
         "apiVersion: bosun/v1\nkind: Stack\nmetadata: {name: extra}\n"
-        "spec: {compose: {services: {job: {image: 'nginx:latest'}}}}\n")
+        "spec: {compose: {services: {job: {image: 'nginx:latest', network_mode: host}}}}\n")
     commit(work, "head")
     git(work, "checkout", "-q", "main")
     return work, root
@@ -41,10 +41,11 @@ def test_offline_plan_shows_the_change_and_leaves_the_working_copy(tmp_path: Pat
     before = sorted(p.name for p in root.rglob("*") if ".git" not in p.parts)
     result = CliRunner().invoke(cli, ["plan", str(root), "--base", "main", "--head", "feature",
                                       "--offline"])
-    assert result.exit_code == 1, result.output  # the unpinned image is enforced
+    assert result.exit_code == 1, result.output  # the host network is enforced
     assert "Plan: 1 to add, 1 to change, 0 to destroy." in result.output
     assert "+ Stack/extra" in result.output and "~ Stack/hello" in result.output
-    assert "Error: policy BOSUN-I001: Stack/extra compose.services.job" in result.output
+    assert "Error: policy BOSUN-S002: Stack/extra compose.services.job" in result.output
+    assert "Warning: policy BOSUN-I001: Stack/extra compose.services.job" in result.output
     assert git(work, "status", "--porcelain") == ""
     assert git(work, "rev-parse", "--abbrev-ref", "HEAD") == "main"
     assert sorted(p.name for p in root.rglob("*") if ".git" not in p.parts) == before
@@ -58,7 +59,8 @@ def test_markdown_and_json_for_a_pull_request(tmp_path: Path) -> None:
     lines = md.output.splitlines()
     assert lines[0] == "### ❌ bosun: Plan: 1 to add, 1 to change, 0 to destroy."
     assert "offline: planned against the base revision's desired state" in md.output
-    assert "| ❌ | `BOSUN-I001` | `Stack/extra` `compose.services.job` |" in md.output
+    assert "| ❌ | `BOSUN-S002` | `Stack/extra` `compose.services.job` |" in md.output
+    assert "| ⚠️ | `BOSUN-I001` | `Stack/extra` `compose.services.job` |" in md.output
     assert "<details><summary>2 change(s)" in md.output and "</details>" in md.output
     assert md.output.count(FENCE) % 2 == 0
     as_json = CliRunner().invoke(cli, ["plan", str(root), "--base", "main", "--head",

@@ -1,0 +1,280 @@
+"""``bosun serve``, ``bosun status``, ``bosun suspend`` and ``bosun resume``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler import logs
+from reconciler.cli.common import EXIT_ERROR, fail, handle_errors, provider_option
+from reconciler.cli.source_options import git_options, git_source, local_source
+from reconciler.model.common import Kind, ResourceRef, duration_seconds
+from reconciler.model.sensitive import Sensitive
+from reconciler.pipeline import Reconciler
+from reconciler.provider import ApplyOptions
+from reconciler.runtime import ReconcileCycle, Runtime, RuntimeOptions
+from reconciler.server import Service, build_app
+from reconciler.source import Source
+from reconciler.state import StateStore
+from webhook import DEFAULT_MAX_BYTES, WebhookConfig
+
+SECRET_ENV = "BOSUN_WEBHOOK_SECRET"
+
+
+def _state_dir(state_dir: Path | None, path: Path | None) -> Path:
+    if state_dir is not None:
+        return state_dir
+    if path is not None:
+        return path / ".bosun"
+    return Path(".bosun")
+
+
+state_option = click.option(
+    "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    envvar="BOSUN_STATE_DIR", show_envvar=True,
+    help="bosun's state folder [default: DIR/.bosun with --path, else ./.bosun].",
+)
+
+
+def _seconds(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return duration_seconds(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _webhook_secret(file: Path | None) -> Sensitive | None:
+    if file is not None:
+        try:
+            value = file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            fail(f"cannot read the webhook secret file {file}: {exc.strerror}")
+        if not value:
+            fail(f"the webhook secret file {file} is empty")
+    else:
+        value = os.environ.get(SECRET_ENV, "").strip()
+        if not value:
+            return None
+    secret = Sensitive(value)
+    logs.register(secret)
+    return secret
+
+
+@click.command()
+@git_options
+@click.option("--path", "path", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=None, help="Local mode: read this working folder and reconcile after "
+              "each save (no Git needed).")
+@click.option("--listen", default="127.0.0.1:8787", show_default=True, metavar="HOST:PORT",
+              help="Where webhooks (and later the API and dashboard) are served.")
+@click.option("--interval", default="60s", show_default=True, metavar="DURATION",
+              help="Poll the source this often (seconds or 30s, 5m, ...), with jitter.")
+@state_option
+@click.option("--webhook-secret-file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help=f"Shared secret for webhooks [or ${SECRET_ENV}]; without "
+              "one, webhooks are refused.")
+@click.option("--webhook-max-bytes", type=click.IntRange(1024), default=DEFAULT_MAX_BYTES,
+              show_default=True, help="Larger webhook bodies are refused (413).")
+@provider_option
+@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Independent changes applied at once.")
+@click.option("--force", is_flag=True, help="Allow plans past safety thresholds.")
+@click.option("--allow-empty", is_flag=True,
+              help="Allow deleting every stack of a host whose repository declares none.")
+@click.option("--stop-timeout", default="120s", show_default=True, metavar="DURATION",
+              help="On SIGTERM, how long changes in flight may take to finish.")
+@click.pass_context
+@handle_errors
+def serve(ctx: click.Context, repo: str | None, branch: str | None, tag: str | None,
+          commit: str | None, subdir: str, git_user: str | None, git_token_file: Path | None,
+          git_token_env: str, ssh_key: Path | None, known_hosts: Path | None,
+          fetch_timeout: float, path: Path | None, listen: str, interval: str,
+          state_dir: Path | None, webhook_secret_file: Path | None, webhook_max_bytes: int,
+          providers: tuple[str, ...], concurrency: int, force: bool, allow_empty: bool,
+          stop_timeout: str) -> None:
+    """Run bosun as a service: follow a Git repository (or a folder) and keep hosts in sync.
+
+    Polls the source every --interval, reconciles on webhooks from GitHub,
+    GitLab or any HMAC signer (POST /hooks/github, /hooks/gitlab, /hooks/generic)
+    and, with --path, shortly after each save. Stops cleanly on SIGTERM/Ctrl-C.
+    """
+    if (repo is None) == (path is None):
+        fail("give either --repo URL|PATH (follow a Git repository) or --path DIR (local mode)")
+    root_verbose = ctx.find_root().params.get("verbose", 0)
+    logs.setup(logging.DEBUG if root_verbose >= 2 else logging.INFO)
+    host, port = _listen(listen)
+    state = _state_dir(state_dir, path).resolve()
+    store = StateStore(state)
+    source: Source
+    if path is not None:
+        source = local_source(path)
+    else:
+        assert repo is not None
+        source = git_source(state, repo, branch, tag, commit, subdir, git_user, git_token_file,
+                            git_token_env, ssh_key, known_hosts, fetch_timeout)
+    reconciler = Reconciler(
+        state_dir=state, provider_names=list(providers) or None,
+        options=ApplyOptions(force=force, allow_empty=allow_empty, concurrency=concurrency),
+        kv=store,
+    )
+    cycle = ReconcileCycle(source, reconciler, store)
+    runtime = Runtime(cycle, store, RuntimeOptions(
+        interval=_seconds(interval), concurrency=max(2, min(concurrency, 8)),
+        stop_timeout=_seconds(stop_timeout),
+        watch=path.resolve() if path is not None else None, ignore=(state,),
+    ))
+    secret = _webhook_secret(webhook_secret_file)
+    app = build_app(runtime, store, WebhookConfig(secret=secret, max_bytes=webhook_max_bytes))
+    service = Service(runtime, app, host, port)
+    log = logging.getLogger("bosun.serve")
+    log.info("following %s; state in %s", source.describe(), state)
+    if secret is None:
+        log.warning("no webhook secret: webhooks are refused (set %s or --webhook-secret-file)",
+                    SECRET_ENV)
+    try:
+        clean = service.run()
+    except OSError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    sys.exit(0 if clean else EXIT_ERROR)
+
+
+def _listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT``; port 0 picks a free port (printed once listening)."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        fail(f"--listen {text!r}: give HOST:PORT, such as 127.0.0.1:8787")
+    return host, int(port)
+
+
+def _ago(when: datetime | None) -> str:
+    if when is None:
+        return "never"
+    seconds = int((datetime.now(UTC) - when).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def _short(revision: str | None) -> str:
+    if not revision:
+        return "-"
+    ref, _, sha = revision.partition("@sha1:")
+    return f"{ref}@{sha[:7]}" if sha else revision
+
+
+@click.command()
+@state_option
+@click.option("--path", "path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The working folder of local mode (state in DIR/.bosun).")
+@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@handle_errors
+def status(state_dir: Path | None, path: Path | None, output: str) -> None:
+    """Show the source, the last reconcile and every resource's sync and health."""
+    state = _state_dir(state_dir, path)
+    if not (state / "state.db").exists():
+        fail(f"no bosun state in {state} (has bosun serve or apply run with this --state-dir?)")
+    store = StateStore(state)
+    sources = store.sources()
+    runs = store.runs(1)
+    statuses = store.statuses(history=1)
+    suspended = store.suspended()
+    if output == "json":
+        body: dict[str, Any] = {
+            "sources": [s.model_dump(mode="json") for s in sources],
+            "last_run": runs[0].model_dump(mode="json") if runs else None,
+            "resources": [s.model_dump(mode="json") for s in statuses],
+            "suspended": [str(r) for r in suspended],
+        }
+        click.echo(json.dumps(body, indent=2))
+        return
+    for src in sources:
+        line = f"Source {src.url} ({src.ref}): {src.state.value}, checked {_ago(src.checked_at)}"
+        click.echo(line + (f" at {_short(src.revision)}" if src.revision else ""))
+        if src.message:
+            click.echo(f"  {src.message}")
+    if runs:
+        run = runs[0]
+        click.echo(f"Last reconcile: {run.state.value} ({run.trigger}, "
+                   f"{_ago(run.finished_at or run.started_at)}) at {_short(run.revision)}"
+                   + (f": {run.summary}" if run.summary else ""))
+        if run.message:
+            click.echo(f"  {run.message}")
+    if not statuses:
+        click.echo("No resources recorded yet (bosun serve records them after each reconcile).")
+        return
+    rows = [("RESOURCE", "SYNC", "HEALTH", "REVISION", "MESSAGE")]
+    for st in statuses:
+        message = st.health.message or next(
+            (c.message for c in st.conditions if c.type.value == "Stalled" and c.status), "")
+        rows.append((str(st.ref), st.sync.value, st.health.state.value,
+                     _short(st.last_applied_revision), message[:80]))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    click.echo("")
+    for r in rows:
+        click.echo("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
+
+
+def _ref(text: str) -> ResourceRef:
+    try:
+        ref = ResourceRef.parse(text, default_kind=Kind.STACK)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if ref.kind in (Kind.REPOSITORY, Kind.HOST, Kind.SECRET, Kind.POLICY):
+        raise click.BadParameter(f"{ref.kind.value} resources are not applied; nothing to suspend")
+    return ref
+
+
+@click.command()
+@click.argument("resource")
+@state_option
+@click.option("--path", "path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The working folder of local mode (state in DIR/.bosun).")
+@click.option("--reason", default="", help="Why: shown by bosun status and the dashboard.")
+@handle_errors
+def suspend(resource: str, state_dir: Path | None, path: Path | None, reason: str) -> None:
+    """Stop applying changes to RESOURCE (Kind/name, or a stack's name).
+
+    It is still planned (and shown out of sync); its health reads Suspended.
+    A running bosun serve notices within seconds.
+    """
+    ref = _ref(resource)
+    store = StateStore(_state_dir(state_dir, path))
+    if store.suspend(ref, reason):
+        store.add_event("control", f"{ref} suspended" + (f": {reason}" if reason else ""),
+                        ref=ref)
+        click.echo(f"{ref} suspended: bosun plans it but applies nothing to it.")
+    else:
+        click.echo(f"{ref} was already suspended.")
+
+
+@click.command()
+@click.argument("resource")
+@state_option
+@click.option("--path", "path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The working folder of local mode (state in DIR/.bosun).")
+@handle_errors
+def resume(resource: str, state_dir: Path | None, path: Path | None) -> None:
+    """Apply changes to RESOURCE again (a running bosun serve reconciles at once)."""
+    ref = _ref(resource)
+    store = StateStore(_state_dir(state_dir, path))
+    if store.resume(ref):
+        store.add_event("control", f"{ref} resumed", ref=ref)
+        click.echo(f"{ref} resumed.")
+    else:
+        click.echo(f"{ref} was not suspended.")

@@ -1,0 +1,99 @@
+"""GitHub webhooks: ``X-Hub-Signature-256`` and the push, ping and pull_request events.
+
+Part of the webhook receivers (a trigger). GitHub signs the raw body with
+HMAC-SHA256 keyed by the hook's secret and sends ``sha256=<hex>``; the
+legacy SHA-1 ``X-Hub-Signature`` is not accepted. ``X-GitHub-Event`` names the
+event, ``X-GitHub-Delivery`` is a GUID that a redelivery repeats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from reconciler.runtime.requests import PlanPullRequest, Trigger
+from webhook.events import (
+    Event,
+    Ignored,
+    PayloadError,
+    Ping,
+    PullRequest,
+    Push,
+    changed_paths,
+    text,
+)
+
+NAME = "github"
+SIGNATURE_HEADER = "x-hub-signature-256"
+EVENT_HEADER = "x-github-event"
+DELIVERY_HEADER = "x-github-delivery"
+# Actions after which a pull request's plan may differ.
+PLAN_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review", "edited",
+                          "closed"})
+# GitHub lists at most this many commits in a push payload.
+MAX_LISTED_COMMITS = 2048
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    """The header value GitHub sends for ``body``."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: bytes, body: bytes, headers: dict[str, str]) -> str | None:
+    """None when the signature holds, else why not."""
+    given = headers.get(SIGNATURE_HEADER)
+    if not given:
+        if headers.get("x-hub-signature"):
+            return "only X-Hub-Signature-256 (HMAC-SHA256) is accepted, not SHA-1 X-Hub-Signature"
+        return "missing X-Hub-Signature-256"
+    if not hmac.compare_digest(given.strip().encode(), sign(secret, body).encode()):
+        return "X-Hub-Signature-256 does not match the body"
+    return None
+
+
+def delivery(headers: dict[str, str], body: bytes) -> str | None:
+    return headers.get(DELIVERY_HEADER) or None
+
+
+def event_name(headers: dict[str, str]) -> str:
+    return headers.get(EVENT_HEADER, "")
+
+
+def parse(event: str, payload: dict[str, Any], followed_branch: str | None,
+          delivery_id: str) -> Event:
+    if event == "ping":
+        return Ping(text(payload, "zen"))
+    if event == "push":
+        ref, after = text(payload, "ref"), text(payload, "after")
+        if not ref or not after:
+            raise PayloadError("a push payload needs 'ref' and 'after'")
+        commits = payload.get("commits")
+        listed = isinstance(commits, list) and 0 < len(commits) < MAX_LISTED_COMMITS
+        return Push(
+            ref=ref, before=text(payload, "before"), after=after,
+            paths=tuple(changed_paths(commits)) if listed else None,
+            repository=text(payload, "repository", "full_name"),
+        )
+    if event == "pull_request":
+        pr = payload.get("pull_request")
+        number = payload.get("number")
+        if not isinstance(pr, dict) or not isinstance(number, int):
+            raise PayloadError("a pull_request payload needs 'number' and 'pull_request'")
+        action = text(payload, "action")
+        base_ref = text(pr, "base", "ref")
+        request = PlanPullRequest(
+            trigger=Trigger.WEBHOOK, reason=f"github pull_request {action}",
+            forge=NAME, repository=text(payload, "repository", "full_name"), number=number,
+            action=action, head_ref=text(pr, "head", "ref"), head_sha=text(pr, "head", "sha"),
+            base_ref=base_ref, base_sha=text(pr, "base", "sha") or None,
+            url=text(pr, "html_url"), title=text(pr, "title"),
+            clone_url=text(pr, "head", "repo", "clone_url"), delivery=delivery_id,
+        )
+        if action not in PLAN_ACTIONS:
+            return PullRequest(request, False, f"pull request action {action!r} changes no plan")
+        if followed_branch is not None and base_ref != followed_branch:
+            return PullRequest(request, False, f"pull request into {base_ref!r}; bosun follows "
+                               f"{followed_branch!r}")
+        return PullRequest(request, True)
+    return Ignored(f"GitHub event {event or '(none)'!r} is not used by bosun")
