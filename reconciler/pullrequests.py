@@ -27,6 +27,7 @@ from reconciler.model.common import ResourceRef
 from reconciler.model.kinds import ForgeKind
 from reconciler.model.plan import ApplyReport, ChangeOutcome
 from reconciler.model.status import Health, HealthState
+from reconciler.pipeline import Reconciler
 from reconciler.provider import ApplyOptions
 from reconciler.review import Review, markdown, review
 
@@ -142,6 +143,8 @@ def plan_pull_request(
     environ: Mapping[str, str] | None = None,
     key: str = "bosun",
     target_url: str | None = None,
+    reconciler: Reconciler | None = None,
+    subdir: str | None = None,
 ) -> Review | None:
     """Plan the head of ``pr`` (its commits present in the repository at ``repo_path``).
 
@@ -153,7 +156,8 @@ def plan_pull_request(
                      "bosun is planning this change", target_url)
     try:
         result = review(repo_path, pr.base, pr.head_sha, state_dir=state_dir,
-                        providers=providers, offline=offline, options=options, environ=environ)
+                        providers=providers, offline=offline, options=options, environ=environ,
+                        reconciler=reconciler, subdir=subdir)
     except BosunError as exc:
         log.warning("pull request %s: cannot plan: %s", pr.number, exc)
         upsert_comment(forge, pr.number, _error_body(pr, exc), key)
@@ -184,23 +188,21 @@ def apply_started(forge: Forge, sha: str, target_url: str | None = None) -> None
 
 
 def apply_finished(
-    forge: Forge, sha: str, report: ApplyReport | None,
-    health: Mapping[ResourceRef, Health] | None, error: str | None = None,
-    target_url: str | None = None,
+    forge: Forge, sha: str, health: Mapping[ResourceRef, Health] | None,
+    failed: Sequence[str] = (), error: str | None = None, target_url: str | None = None,
 ) -> CommitState:
-    """``bosun/apply``: success only when every change applied and everything is healthy."""
+    """``bosun/apply``: success only when every change applied and everything is healthy.
+
+    ``failed`` names the changes that were not applied; ``error`` says why the
+    revision was not applied at all; ``health`` is None when it could not be read.
+    """
     state, description = CommitState.SUCCESS, "applied and healthy"
-    results = report.results if report else ()
-    failed = [r for r in results if r.outcome is not ChangeOutcome.APPLIED]
-    sick = sorted((str(ref) for ref, h in (health or {}).items() if h.state not in SETTLED))
+    sick = sorted(str(ref) for ref, h in (health or {}).items() if h.state not in SETTLED)
     if error is not None:
         state, description = CommitState.FAILURE, f"not applied: {error}"
-    elif report is None:
-        state, description = CommitState.FAILURE, "not applied"
     elif failed:
         state = CommitState.FAILURE
-        description = f"{len(failed)} change(s) not applied: " + ", ".join(
-            str(r.ref) for r in failed[:5])
+        description = f"{len(failed)} change(s) not applied: " + ", ".join(failed[:5])
     elif health is None:
         state, description = CommitState.FAILURE, "health could not be read"
     elif sick:
@@ -210,15 +212,24 @@ def apply_finished(
     return state
 
 
+def failed_changes(report: ApplyReport | None) -> list[str]:
+    """The changes of ``report`` that were not applied, as ``Kind/name``."""
+    if report is None:
+        return []
+    return [str(r.ref) for r in report.results if r.outcome is not ChangeOutcome.APPLIED]
+
+
 def wait_healthy(
     read: Callable[[], Mapping[ResourceRef, Health]], timeout: float, interval: float = 2.0,
     sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+    stop: Callable[[], object] = lambda: None,
 ) -> dict[ResourceRef, Health]:
-    """Read health until every resource settles (healthy or suspended) or ``timeout`` passes."""
+    """Read health until every resource settles (healthy or suspended), ``timeout``
+    passes or ``stop()`` gives a reason."""
     deadline = clock() + timeout
     while True:
         health = dict(read())
-        if all(h.state in SETTLED for h in health.values()) or clock() >= deadline:
+        if all(h.state in SETTLED for h in health.values()) or clock() >= deadline or stop():
             return health
         sleep(interval)
 
@@ -228,6 +239,7 @@ __all__ = [
     "PullRequest",
     "apply_finished",
     "apply_started",
+    "failed_changes",
     "plan_pull_request",
     "plan_status",
     "wait_healthy",

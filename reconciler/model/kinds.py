@@ -87,6 +87,11 @@ class RepositoryForge(Frozen):
         description="REST API base URL (https://api.github.com, https://gitlab.example/api/v4); "
         "default: taken from the webhook payload.",
     )
+    project: str | None = Field(
+        default=None,
+        description="GitHub owner/name or GitLab project id or path, for the bosun/apply "
+        "status; default: the repository of the last pull request webhook.",
+    )
     token: SecretRef | None = Field(
         default=None,
         description="The API token; default: BOSUN_GITHUB_TOKEN / BOSUN_GITLAB_TOKEN.",

@@ -21,6 +21,7 @@ from reconciler.pullrequests import (
     PullRequest,
     apply_finished,
     apply_started,
+    failed_changes,
     plan_pull_request,
     wait_healthy,
 )
@@ -158,25 +159,26 @@ def test_apply_status_turns_success_only_when_healthy(tmp_path: Path) -> None:
         gh = GitHub("acme/infra", Sensitive(GH_TOKEN), api=url)
         apply_started(gh, merge_sha)
         report = reconciler.apply(reconciler.plan(desired), desired)
-        provider = reconciler.providers[0]
-        ctx = reconciler.context(desired)
+        assert failed_changes(report) == []
 
         def read() -> dict[ResourceRef, Health]:
-            return provider.health(desired, provider.observe(desired, ctx), ctx)
+            return reconciler.health(desired, reconciler.observe(desired))
 
         health = wait_healthy(read, timeout=5, interval=0.01)
-        state = apply_finished(gh, merge_sha, report, health)
-        assert state.value == "success"
+        assert apply_finished(gh, merge_sha, health).value == "success"
         sick = {**health, ResourceRef(kind=Kind.STACK, name="hello"):
                 Health(state=HealthState.DEGRADED, reason="Unhealthy")}
-        assert apply_finished(gh, merge_sha, report, sick).value == "failure"
-        assert [r.json for r in forge.requests] == [
-            {"state": "pending", "context": "bosun/apply",
-             "description": "bosun is applying this commit"},
-            {"state": "success", "context": "bosun/apply", "description": "applied and healthy"},
-            {"state": "failure", "context": "bosun/apply",
-             "description": "not healthy: Stack/hello"},
+        assert apply_finished(gh, merge_sha, sick).value == "failure"
+        assert apply_finished(gh, merge_sha, health, failed=["Stack/hello"]).value == "failure"
+        assert apply_finished(gh, merge_sha, None).value == "failure"
+        assert [(r.json["state"], r.json["description"]) for r in forge.requests] == [
+            ("pending", "bosun is applying this commit"),
+            ("success", "applied and healthy"),
+            ("failure", "not healthy: Stack/hello"),
+            ("failure", "1 change(s) not applied: Stack/hello"),
+            ("failure", "health could not be read"),
         ]
+        assert {r.json["context"] for r in forge.requests} == {"bosun/apply"}
 
 
 def test_waiting_for_health_gives_up_at_the_timeout() -> None:
