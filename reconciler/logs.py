@@ -23,6 +23,12 @@ def register(value: Sensitive) -> None:
             _values.add(text)
 
 
+def registered() -> list[str]:
+    """Every registered value, longest first (for outputs that encode text, such as HTML)."""
+    with _lock:
+        return sorted(_values, key=len, reverse=True)
+
+
 def scrub(text: str) -> str:
     with _lock:
         values = sorted(_values, key=len, reverse=True)

@@ -50,3 +50,27 @@ REQUESTS_COLLAPSED = Counter(
     "bosun_queue_collapsed_total",
     "Requests merged into one already waiting for the same key.",
 )
+
+SOURCE_FETCH_SECONDS = Histogram(
+    "bosun_source_fetch_duration_seconds",
+    "Time one fetch of the source took (successful or not).",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)
+
+APPLIES = Counter(
+    "bosun_apply_total",
+    "Changes applied, by kind of resource and outcome (applied, failed, skipped, rolled-back).",
+    ["kind", "result"],
+)
+
+DRIFT = Counter(
+    "bosun_drift_total",
+    "Resources found changed on their engine although the repository did not change them.",
+    ["kind"],
+)
+
+STATUS_COMMITS = Counter(
+    "bosun_status_commits_total",
+    "Status-branch writes, by result (committed, unchanged, failed).",
+    ["result"],
+)

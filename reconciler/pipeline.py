@@ -31,11 +31,12 @@ from reconciler.model.desired import DesiredState
 from reconciler.model.kinds import Policy
 from reconciler.model.plan import ApplyReport, ChangeResult, Plan, PlanWarning, PolicyResult
 from reconciler.model.source import Revision
-from reconciler.model.status import Health, HealthState
+from reconciler.model.status import Health, HealthState, ResourceDetails
 from reconciler.observe import Observations
 from reconciler.provider import (
     ApplyOptions,
     ComposeRenderer,
+    Describer,
     KeyValueStore,
     Provider,
     ProviderContext,
@@ -217,6 +218,25 @@ class Reconciler:
                 for ref in mine:
                     out[ref] = Health(state=HealthState.UNKNOWN, reason="HealthFailed",
                                       message=str(exc))
+        return out
+
+    def details(
+        self, desired: DesiredState, observations: Observations,
+        ctx: ProviderContext | None = None,
+    ) -> dict[ResourceRef, ResourceDetails]:
+        """What providers that describe their resources recorded (services, containers,
+        upstreams), from ``observations``; a provider that fails to describe is left out."""
+        ctx = ctx or self.context(desired)
+        out: dict[ResourceRef, ResourceDetails] = {}
+        for provider in self.providers:
+            state = observations.states.get(provider.name)
+            if state is None or not isinstance(provider, Describer):
+                continue
+            try:
+                out.update(provider.describe(desired, state, ctx))
+            except BosunError as exc:
+                log.warning("provider %s could not describe its resources: %s",
+                            provider.name, exc)
         return out
 
     def apply(

@@ -60,6 +60,8 @@ def dependency_order(desired: DesiredState) -> dict[ResourceRef, int]:
 
 
 def order_changes(changes: Sequence[Change], desired: DesiredState) -> tuple[Change, ...]:
+    if not changes:
+        return ()  # the steady state: no graph to sort
     order = dependency_order(desired)
     last = len(order)
 

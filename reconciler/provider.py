@@ -23,7 +23,7 @@ from reconciler.model.common import Kind, ResourceRef, SecretRef
 from reconciler.model.desired import DesiredState
 from reconciler.model.plan import Change, ChangeResult
 from reconciler.model.sensitive import Sensitive
-from reconciler.model.status import Health
+from reconciler.model.status import Health, ResourceDetails
 
 
 class SecretResolver(Protocol):
@@ -140,6 +140,19 @@ class PartialObservation(Protocol):
     """
 
     def failures(self) -> list[tuple[ResourceRef | None, str]]: ...
+
+
+@runtime_checkable
+class Describer(Protocol):
+    """Optional: a provider that records what people want to see of its resources.
+
+    Stacks: their services and containers; routes: their hosts and upstreams.
+    Called after health, from the same observation; never secret values.
+    """
+
+    def describe(
+        self, desired: DesiredState, observed: Any, ctx: ProviderContext
+    ) -> dict[ResourceRef, ResourceDetails]: ...
 
 
 def observed_digest_part(value: Any) -> Any:

@@ -7,6 +7,7 @@ import logging
 import click
 
 from reconciler import __version__, logs
+from reconciler.cli.gateway_cmds import gateway
 from reconciler.cli.misc_cmds import init, schema
 from reconciler.cli.plan_cmds import apply, plan, validate
 from reconciler.cli.pr_cmds import pr
@@ -35,6 +36,7 @@ cli.add_command(serve)
 cli.add_command(status)
 cli.add_command(suspend)
 cli.add_command(resume)
+cli.add_command(gateway)
 cli.add_command(pr)
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
+import httpx
 
 from reconciler import logs
+from reconciler.api import ApiConfig
+from reconciler.api import mount as mount_api
+from reconciler.api.models import Overview
+from reconciler.api.views import overview
 from reconciler.cli.common import EXIT_ERROR, fail, handle_errors, provider_option
 from reconciler.cli.source_options import git_options, git_source, local_source
 from reconciler.model.common import Kind, ResourceRef, duration_seconds
@@ -23,9 +26,11 @@ from reconciler.runtime import ReconcileCycle, Runtime, RuntimeOptions
 from reconciler.server import Service, build_app
 from reconciler.source import Source
 from reconciler.state import StateStore
+from reconciler.status import attach as attach_status
 from webhook import DEFAULT_MAX_BYTES, WebhookConfig
 
 SECRET_ENV = "BOSUN_WEBHOOK_SECRET"
+API_TOKEN_ENV = "BOSUN_API_TOKEN"
 
 
 def _state_dir(state_dir: Path | None, path: Path | None) -> Path:
@@ -52,6 +57,24 @@ def _seconds(text: str) -> float:
         return duration_seconds(text)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _api_token(file: Path | None) -> Sensitive | None:
+    """The API token from a file (a mounted Secret) or $BOSUN_API_TOKEN; None: read-only."""
+    if file is None and not os.environ.get(API_TOKEN_ENV, "").strip():
+        return None
+    if file is not None:
+        try:
+            value = file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            fail(f"cannot read the API token file {file}: {exc.strerror}")
+        if not value:
+            fail(f"the API token file {file} is empty")
+    else:
+        value = os.environ[API_TOKEN_ENV].strip()
+    token = Sensitive(value)
+    logs.register(token)
+    return token
 
 
 def _webhook_secret(file: Path | None) -> Sensitive | None:
@@ -94,6 +117,14 @@ def _webhook_secret(file: Path | None) -> Sensitive | None:
               help="Allow deleting every stack of a host whose repository declares none.")
 @click.option("--stop-timeout", default="120s", show_default=True, metavar="DURATION",
               help="On SIGTERM, how long changes in flight may take to finish.")
+@click.option("--api-token-file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help=f"Bearer token for POST /api/v1/reconcile [or "
+              f"${API_TOKEN_ENV}]; without one the API is read-only.")
+@click.option("--agent", default=None, envvar="BOSUN_AGENT", show_envvar=True,
+              help="This agent's folder on the status branch [default: the repository's "
+              "agent, else the host name].")
+@click.option("--status-branch/--no-status-branch", default=True, show_default=True,
+              help="Commit status to the status branch of the repository followed.")
 @click.pass_context
 @handle_errors
 def serve(ctx: click.Context, repo: str | None, branch: str | None, tag: str | None,
@@ -102,7 +133,8 @@ def serve(ctx: click.Context, repo: str | None, branch: str | None, tag: str | N
           fetch_timeout: float, path: Path | None, listen: str, interval: str,
           state_dir: Path | None, webhook_secret_file: Path | None, webhook_max_bytes: int,
           providers: tuple[str, ...], concurrency: int, force: bool, allow_empty: bool,
-          stop_timeout: str) -> None:
+          stop_timeout: str, api_token_file: Path | None, agent: str | None,
+          status_branch: bool) -> None:
     """Run bosun as a service: follow a Git repository (or a folder) and keep hosts in sync.
 
     Polls the source every --interval, reconciles on webhooks from GitHub,
@@ -138,18 +170,22 @@ def serve(ctx: click.Context, repo: str | None, branch: str | None, tag: str | N
 
     ChangeControl(runtime).install()  # plans on pull requests, bosun/apply statuses
     secret = _webhook_secret(webhook_secret_file)
+    status_service = attach_status(cycle, store, status_branch=status_branch, agent=agent)
     app = build_app(runtime, store, WebhookConfig(secret=secret, max_bytes=webhook_max_bytes))
+    mount_api(app, status_service.feed, ApiConfig(token=_api_token(api_token_file)))
     service = Service(runtime, app, host, port)
     log = logging.getLogger("bosun.serve")
     log.info("following %s; state in %s", source.describe(), state)
     if secret is None:
         log.warning("no webhook secret: webhooks are refused (set %s or --webhook-secret-file)",
                     SECRET_ENV)
+    status_service.start()
     try:
         clean = service.run()
     except OSError as exc:
         fail(str(exc))
     finally:
+        status_service.stop()
         store.close()
     sys.exit(0 if clean else EXIT_ERROR)
 
@@ -184,53 +220,78 @@ def _short(revision: str | None) -> str:
 @state_option
 @click.option("--path", "path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The working folder of local mode (state in DIR/.bosun).")
+@click.option("--api", "api", default=None, metavar="URL", envvar="BOSUN_API",
+              help="Ask a running bosun serve (http://host:port) instead of reading the "
+              "state folder.")
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @handle_errors
-def status(state_dir: Path | None, path: Path | None, output: str) -> None:
-    """Show the source, the last reconcile and every resource's sync and health."""
-    state = _state_dir(state_dir, path)
-    if not (state / "state.db").exists():
-        fail(f"no bosun state in {state} (has bosun serve or apply run with this --state-dir?)")
-    store = StateStore(state)
-    sources = store.sources()
-    runs = store.runs(1)
-    statuses = store.statuses(history=1)
-    suspended = store.suspended()
+def status(state_dir: Path | None, path: Path | None, api: str | None, output: str) -> None:
+    """Show the source, the last reconcile and every resource's sync and health.
+
+    Reads the state folder, or with --api the same data from bosun serve's
+    HTTP API (GET /api/v1/status). Failing resources come first.
+    """
+    view = _overview_from_api(api) if api else _overview_from_store(_state_dir(state_dir, path))
     if output == "json":
-        body: dict[str, Any] = {
-            "sources": [s.model_dump(mode="json") for s in sources],
-            "last_run": runs[0].model_dump(mode="json") if runs else None,
-            "resources": [s.model_dump(mode="json") for s in statuses],
-            "suspended": [str(r) for r in suspended],
-        }
-        click.echo(json.dumps(body, indent=2))
+        click.echo(view.model_dump_json(indent=2))
         return
-    for src in sources:
+    for src in view.sources:
         line = f"Source {src.url} ({src.ref}): {src.state.value}, checked {_ago(src.checked_at)}"
         click.echo(line + (f" at {_short(src.revision)}" if src.revision else ""))
         if src.message:
             click.echo(f"  {src.message}")
-    if runs:
-        run = runs[0]
+    run = view.last_run
+    if run is not None:
         click.echo(f"Last reconcile: {run.state.value} ({run.trigger}, "
                    f"{_ago(run.finished_at or run.started_at)}) at {_short(run.revision)}"
                    + (f": {run.summary}" if run.summary else ""))
         if run.message:
             click.echo(f"  {run.message}")
-    if not statuses:
+    if not view.resources:
         click.echo("No resources recorded yet (bosun serve records them after each reconcile).")
         return
+    counts = view.counts
+    click.echo(f"{counts.total} resources: "
+               + ", ".join(f"{n} {k}" for k, n in counts.sync.items() if n) + "; "
+               + ", ".join(f"{n} {k}" for k, n in counts.health.items() if n))
     rows = [("RESOURCE", "SYNC", "HEALTH", "REVISION", "MESSAGE")]
-    for st in statuses:
-        message = st.health.message or next(
-            (c.message for c in st.conditions if c.type.value == "Stalled" and c.status), "")
-        rows.append((str(st.ref), st.sync.value, st.health.state.value,
-                     _short(st.last_applied_revision), message[:80]))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for item in view.resources:
+        message = f"reconciling: {item.step}" if item.reconciling else item.message
+        rows.append((f"{item.kind.value}/{item.name}", item.sync.value, item.health.value,
+                     _short(item.last_applied_revision), message[:80]))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
     click.echo("")
-    for r in rows:
-        click.echo("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
+    for row in rows:
+        click.echo("  ".join(row[i].ljust(widths[i]) for i in range(4)) + "  " + row[4])
+
+
+def _overview_from_store(state: Path) -> Overview:
+    if not (state / "state.db").exists():
+        fail(f"no bosun state in {state} (has bosun serve or apply run with this --state-dir?)")
+    store = StateStore(state)
+    try:
+        return overview(store)
+    finally:
+        store.close()
+
+
+def _overview_from_api(url: str) -> Overview:
+    target = url.rstrip("/") + "/api/v1/status"
+    try:
+        answer = httpx.get(target, timeout=10.0, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach bosun at {url}: {exc}")
+    if answer.status_code != 200:
+        try:
+            message = answer.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = answer.text[:200]
+        fail(f"{target} answered {answer.status_code}: {message}")
+    try:
+        return Overview.model_validate_json(answer.content)
+    except ValueError as exc:
+        fail(f"{target} did not answer a bosun status: {str(exc).splitlines()[0]}")
 
 
 def _ref(text: str) -> ResourceRef:

@@ -44,11 +44,15 @@ from reconciler.model.source import Position, RawDocument, Revision
 from reconciler.model.status import (
     Condition,
     ConditionType,
+    ContainerInfo,
     Health,
     HealthState,
     HistoryEntry,
+    ResourceDetails,
     ResourceStatus,
+    ServiceInfo,
     Sync,
+    UpstreamInfo,
 )
 
 __all__ = [
@@ -64,6 +68,7 @@ __all__ = [
     "ComposeSource",
     "Condition",
     "ConditionType",
+    "ContainerInfo",
     "DNSRecord",
     "DNSZone",
     "DesiredResource",
@@ -85,6 +90,7 @@ __all__ = [
     "Position",
     "RawDocument",
     "Repository",
+    "ResourceDetails",
     "ResourceRef",
     "ResourceStatus",
     "Revision",
@@ -93,7 +99,9 @@ __all__ = [
     "Secret",
     "SecretRef",
     "Sensitive",
+    "ServiceInfo",
     "Stack",
     "Sync",
+    "UpstreamInfo",
     "duration_seconds",
 ]

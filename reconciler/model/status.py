@@ -58,6 +58,48 @@ class HistoryEntry(Frozen):
     changes: tuple[str, ...] = ()
 
 
+class ServiceInfo(Frozen):
+    """One service of a stack, as its provider saw it (no environment, no secrets)."""
+
+    name: str
+    image: str = ""
+    replicas: int | None = Field(default=None, description="Containers or tasks wanted.")
+    running: int | None = Field(default=None, description="Containers or tasks running.")
+    ports: tuple[str, ...] = ()
+
+
+class ContainerInfo(Frozen):
+    """One container (or swarm task) of a stack."""
+
+    name: str
+    service: str = ""
+    state: str = Field(description="created, running, restarting, exited, paused, dead")
+    health: str | None = Field(default=None, description="healthy, unhealthy, starting")
+    image: str = ""
+
+
+class UpstreamInfo(Frozen):
+    """Where a route sends its traffic."""
+
+    address: str = Field(description="host:port, a URL, or stack/service:port")
+    healthy: bool | None = None
+
+
+class ResourceDetails(Frozen):
+    """What a provider recorded about a resource beyond its health, for people.
+
+    Stacks fill ``services`` and ``containers``, routes ``hosts`` and
+    ``upstreams``; ``facts`` holds short labelled values any provider may add
+    (a zone's serial, a gateway's listen address). Never secret values.
+    """
+
+    services: tuple[ServiceInfo, ...] = ()
+    containers: tuple[ContainerInfo, ...] = ()
+    hosts: tuple[str, ...] = ()
+    upstreams: tuple[UpstreamInfo, ...] = ()
+    facts: dict[str, str] = Field(default_factory=dict)
+
+
 class ResourceStatus(Frozen):
     ref: ResourceRef
     sync: Sync = Sync.UNKNOWN
@@ -66,3 +108,10 @@ class ResourceStatus(Frozen):
     last_applied_revision: str | None = None
     last_attempted_revision: str | None = None
     history: tuple[HistoryEntry, ...] = ()
+    digest: str | None = Field(
+        default=None, description="Digest of the desired resource this status was computed for."
+    )
+    details: ResourceDetails | None = None
+
+    def condition(self, kind: ConditionType) -> Condition | None:
+        return next((c for c in self.conditions if c.type is kind), None)

@@ -11,12 +11,14 @@ soon) to retry.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from reconciler import metrics
 from reconciler.errors import BosunError, ConfigError, SourceError, UnsafePlanError
@@ -25,6 +27,7 @@ from reconciler.model.desired import DesiredState
 from reconciler.model.plan import ApplyReport, Change, ChangeOutcome, Plan
 from reconciler.model.source import Revision
 from reconciler.pipeline import Reconciler, load_desired
+from reconciler.runtime.listener import CycleListener
 from reconciler.runtime.locks import ResourceLocks
 from reconciler.runtime.record import applying_statuses, change_lines, resource_statuses
 from reconciler.source import Source
@@ -61,15 +64,27 @@ class ReconcileCycle:
         self.last_desired: DesiredState | None = None
         self.last_revision: Revision | None = None
         self.last_succeeded: Revision | None = None
+        self.listeners: list[CycleListener] = []
         if reconciler.kv is None:
             reconciler.kv = store
+
+    def _tell(self, hook: str, *args: Any) -> None:
+        for listener in list(self.listeners):
+            try:
+                getattr(listener, hook)(*args)
+            except Exception:
+                log.exception("status listener %s failed in %s", type(listener).__name__, hook)
+
+    def _progress(self, ref: ResourceRef, step: str) -> None:
+        self._tell("progress", ref, step)
 
     # -- stages ---------------------------------------------------------------
 
     def _fetch(self) -> tuple[Revision, Path] | CycleResult:
         ref = getattr(getattr(self.source, "spec", None), "ref", "local")
         try:
-            revision = self.source.fetch()
+            with metrics.SOURCE_FETCH_SECONDS.time():
+                revision = self.source.fetch()
             root = self.source.checkout(revision)
         except SourceError as exc:
             message = str(exc)
@@ -138,6 +153,14 @@ class ReconcileCycle:
         began = datetime.now(UTC)
         run_id = self.store.start_run(str(revision), trigger, desired.digest)
         ctx = self.reconciler.context(desired)
+        if self.listeners:
+            forward = ctx.progress
+
+            def progress(ref: ResourceRef, step: str) -> None:
+                forward(ref, step)
+                self._progress(ref, step)
+
+            ctx = dataclasses.replace(ctx, progress=progress)
         try:
             plan, observations = self.reconciler.observe_and_plan(desired, ctx)
         except UnsafePlanError as exc:
@@ -150,6 +173,7 @@ class ReconcileCycle:
                                  level=EventLevel.ERROR)
             return CycleResult(RunState.FAILED, revision, run_id, str(exc), retry_after=10.0,
                                desired=desired)
+        self._tell("planned", run_id, revision, desired, plan)
 
         suspended = {ref: rec.reason for ref, rec in self.store.suspended().items()}
         runnable = tuple(c for c in plan.changes if c.ref not in suspended)
@@ -173,6 +197,7 @@ class ReconcileCycle:
             self.store.add_event("apply", f"applying {revision}: {to_apply.summary()}",
                                  data={"changes": lines})
             log.info("applying %s: %s", revision, to_apply.summary())
+            self._tell("applying", run_id, refs)
 
             def stop_check() -> str | None:
                 nonlocal stopped
@@ -182,12 +207,15 @@ class ReconcileCycle:
 
             with self.locks.hold(refs, holder=f"reconcile {revision}"):
                 report = self.reconciler.apply(to_apply, desired, ctx, should_stop=stop_check)
+            self._tell("applied", run_id, report)
             observations = self.reconciler.observe(desired, ctx)
         health = self.reconciler.health(desired, observations, ctx)
+        details = self.reconciler.details(desired, observations, ctx)
         previous = {s.ref: s for s in self.store.statuses(history=0)}
         recorded = resource_statuses(
             desired, {p.name: p.kinds for p in self.reconciler.providers}, plan, report,
             health, suspended, previous, str(revision), began, datetime.now(UTC),
+            details=details,
         )
         for status in recorded.statuses:
             self.store.put_status(status)
@@ -195,6 +223,8 @@ class ReconcileCycle:
             self.store.remove_status(ref)
         for ref, entry in recorded.history:
             self.store.add_history(ref, entry, run_id)
+        self._tell("recorded", run_id, revision, desired, previous, recorded.statuses,
+                   recorded.removed)
         return self._finish(run_id, revision, desired, plan, report, stopped, held, message)
 
     def _finish(self, run_id: int, revision: Revision, desired: DesiredState, plan: Plan,

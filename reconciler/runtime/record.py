@@ -24,9 +24,11 @@ from reconciler.model.status import (
     Health,
     HealthState,
     HistoryEntry,
+    ResourceDetails,
     ResourceStatus,
     Sync,
 )
+from reconciler.status.details import merge_details
 
 
 @dataclass
@@ -65,11 +67,13 @@ def resource_statuses(
     revision: str,
     started: datetime,
     now: datetime,
+    details: Mapping[ResourceRef, ResourceDetails] | None = None,
 ) -> Recorded:
     """Status of every resource a provider manages, after one reconcile.
 
     ``managed`` maps provider names to their kinds; ``suspended`` maps
-    suspended resources to the reason given.
+    suspended resources to the reason given; ``details`` is what providers
+    recorded about each resource (services, containers, upstreams).
     """
     out = Recorded()
     kinds = frozenset(k for ks in managed.values() for k in ks)
@@ -124,11 +128,16 @@ def resource_statuses(
                        "; ".join(r.message for r in permanent) or problem, prev, now),
         )
         attempted = revision if mine else (prev.last_attempted_revision if prev else None)
-        applied = revision if sync is Sync.SYNCED else (
-            prev.last_applied_revision if prev else None)
+        # The revision whose version of this resource is running: it moves when
+        # the resource's own desired state (digest) was applied, not with every
+        # commit to the repository, so the status branch changes only for it.
+        kept = prev.last_applied_revision if prev else None
+        moved = mine or kept is None or prev is None or prev.digest != res.digest
+        applied = revision if sync is Sync.SYNCED and moved else kept
         out.statuses.append(ResourceStatus(
             ref=ref, sync=sync, health=state, conditions=conditions,
             last_applied_revision=applied, last_attempted_revision=attempted or applied,
+            digest=res.digest, details=merge_details(res, (details or {}).get(ref)),
         ))
         if mine:
             out.history.append((ref, _entry(revision, res.digest, mine, started, now)))

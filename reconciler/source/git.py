@@ -319,3 +319,62 @@ class GitSource:
         for tmp in trees.glob(".tmp-*"):
             if time.time() - tmp.stat().st_mtime > 3600:
                 shutil.rmtree(tmp, ignore_errors=True)
+
+    # -- other refs of the same remote (the status branch) -----------------------
+
+    def fetch_ref(self, repo: pygit2.Repository, remote_ref: str, local_ref: str) -> str | None:
+        """Fetch ``remote_ref`` of this source's remote into ``local_ref`` of ``repo``.
+
+        The commit id it points at, or None when the remote has no such ref.
+        Raises ``SourceError`` (scrubbed) when the remote cannot be read.
+        """
+        with contextlib.suppress(KeyError):
+            repo.references.delete(local_ref)
+        callbacks = _Callbacks(self.spec, self._username, self._token,
+                               time.monotonic() + self.spec.timeout)
+        try:
+            with self._network():
+                remote = repo.remotes.create_anonymous(self._url)
+                remote.fetch([f"+{remote_ref}:{local_ref}"], callbacks=callbacks)
+        except (pygit2.GitError, SourceError, OSError, ValueError, KeyError) as exc:
+            raise SourceError(self._explain(exc, callbacks)) from None
+        try:
+            return str(repo.references[local_ref].target)
+        except KeyError:
+            return None
+
+    def push_ref(self, repo: pygit2.Repository, sha: str, remote_ref: str) -> str | None:
+        """Push commit ``sha`` of ``repo`` to ``remote_ref``, never forced.
+
+        None when the remote took it; otherwise the remote's reason (above all
+        a non-fast-forward: someone pushed first; fetch, rebuild, try again).
+        Raises ``SourceError`` (scrubbed) for anything else.
+        """
+        callbacks = _PushCallbacks(self.spec, self._username, self._token,
+                                   time.monotonic() + self.spec.timeout)
+        try:
+            with self._network():
+                remote = repo.remotes.create_anonymous(self._url)
+                remote.push([f"{sha}:{remote_ref}"], callbacks=callbacks)
+        except pygit2.GitError as exc:
+            # libgit2's local transport raises where a server would answer "rejected".
+            text = str(exc)
+            if any(k in text.lower() for k in ("fast", "reject", "not present locally")):
+                return self._scrub(text)
+            raise SourceError(self._explain(exc, callbacks)) from None
+        except (SourceError, OSError, ValueError, KeyError) as exc:
+            raise SourceError(self._explain(exc, callbacks)) from None
+        return callbacks.rejected.get(remote_ref)
+
+
+class _PushCallbacks(_Callbacks):
+    """Credentials as for a fetch, plus what the remote said about each ref."""
+
+    def __init__(self, spec: GitSourceSpec, username: str | None, token: Any,
+                 deadline: float) -> None:
+        super().__init__(spec, username, token, deadline)
+        self.rejected: dict[str, str] = {}
+
+    def push_update_reference(self, refname: str, message: str | None) -> None:
+        if message is not None:
+            self.rejected[refname] = message

@@ -12,15 +12,25 @@ from reconciler.state.records import (
     SourceState,
     SuspendedRecord,
 )
+from reconciler.state.status_tables import (
+    PlanChangeRecord,
+    PlanRecord,
+    ScheduleRunRecord,
+    ScheduleRunState,
+)
 from reconciler.state.store import DB_FILE, StateStore
 
 __all__ = [
     "DB_FILE",
     "EventLevel",
     "EventRecord",
+    "PlanChangeRecord",
+    "PlanRecord",
     "RevisionRecord",
     "RunRecord",
     "RunState",
+    "ScheduleRunRecord",
+    "ScheduleRunState",
     "SourceRecord",
     "SourceState",
     "StateStore",

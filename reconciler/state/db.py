@@ -66,14 +66,24 @@ class Database:
             raise StateDirError(f"cannot use the state folder {state_dir}: {exc}") from None
         try:
             self._db = self._connect()
+        except sqlite3.OperationalError as exc:
+            if not _is_damage(exc):
+                # Busy or locked by another process: the file is fine, never move it.
+                raise StateDirError(f"state store {self.path} is busy: {exc}") from None
+            self.rebuilt_from = self._rebuild(exc)
         except (sqlite3.DatabaseError, StoreError) as exc:
-            try:
-                self.rebuilt_from = self._move_aside(str(exc))
-                self._db = self._connect()
-            except (OSError, sqlite3.DatabaseError) as again:
-                raise StateDirError(f"cannot rebuild the state store in {state_dir}: "
-                                    f"{again}") from None
-            self._after_rebuild(str(exc))
+            self.rebuilt_from = self._rebuild(exc)
+
+    def _rebuild(self, exc: Exception) -> Path:
+        try:
+            moved = self._move_aside(str(exc))
+            self._db = self._connect()
+        except (OSError, sqlite3.DatabaseError) as again:
+            raise StateDirError(f"cannot rebuild the state store in {self.state_dir}: "
+                                f"{again}") from None
+        self.rebuilt_from = moved
+        self._after_rebuild(str(exc))
+        return moved
 
     def _after_rebuild(self, reason: str) -> None:
         """Called once after a damaged store was moved aside and a fresh one made."""
@@ -95,12 +105,17 @@ class Database:
             if version > SCHEMA_VERSION:
                 raise StoreError(f"schema version {version} is newer than this bosun's "
                                  f"({SCHEMA_VERSION})")
-            for number in range(version, SCHEMA_VERSION):
+            while version < SCHEMA_VERSION:
+                # Another process (bosun serve, bosun status) may be migrating the
+                # same file: read the version again under the write lock.
                 db.execute("BEGIN IMMEDIATE")
                 try:
-                    for statement in _statements(MIGRATIONS[number]):
-                        db.execute(statement)
-                    db.execute(f"PRAGMA user_version = {number + 1}")
+                    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+                    if version < SCHEMA_VERSION:
+                        for statement in _statements(MIGRATIONS[version]):
+                            db.execute(statement)
+                        version += 1
+                        db.execute(f"PRAGMA user_version = {version}")
                     db.execute("COMMIT")
                 except BaseException:
                     db.execute("ROLLBACK")
@@ -139,6 +154,12 @@ class Database:
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return list(self._db.execute(sql, args).fetchall())
+
+
+def _is_damage(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return not any(word in text for word in ("locked", "busy", "unable to open",
+                                              "disk i/o", "readonly"))
 
 
 def _statements(script: str) -> list[str]:

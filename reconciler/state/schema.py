@@ -100,6 +100,43 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 2: what the API and the dashboard read beyond statuses: the plans made,
+    # schedule runs (written by the schedules runtime; see StatusTables for the
+    # read model) and an index to list one resource's events.
+    """
+    CREATE TABLE plans (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER,
+        revision TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        changes INTEGER NOT NULL DEFAULT 0,
+        body TEXT NOT NULL           -- JSON: render.plan_json, sensitive values redacted
+    );
+    CREATE TABLE plan_changes (
+        plan_id INTEGER NOT NULL,
+        ref TEXT NOT NULL,
+        action TEXT NOT NULL,
+        body TEXT NOT NULL           -- JSON: one change of plan_json
+    );
+    CREATE INDEX plan_changes_ref ON plan_changes (ref, plan_id);
+    CREATE INDEX plan_changes_plan ON plan_changes (plan_id);
+    CREATE TABLE schedule_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        schedule TEXT NOT NULL,      -- the Schedule's name
+        trigger TEXT NOT NULL,       -- cron | every | manual | missed | api
+        state TEXT NOT NULL,         -- see ScheduleRunState
+        scheduled_at TEXT,           -- the tick this run is for
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        exit_code INTEGER,
+        message TEXT NOT NULL DEFAULT '',
+        output TEXT NOT NULL DEFAULT ''   -- the end of its output, secrets scrubbed
+    );
+    CREATE INDEX schedule_runs_schedule ON schedule_runs (schedule, id);
+    CREATE INDEX events_ref ON events (ref, id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

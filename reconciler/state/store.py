@@ -5,7 +5,8 @@ the dashboard and providers (through ``ProviderContext.kv``) read it. One
 SQLite database in WAL mode, ``<state-dir>/state.db`` (``db``): sources,
 revisions seen, reconcile runs, per-resource status and history (``runs``),
 events, webhook deliveries, a key-value table for providers (last healthy
-configs for rollback) and suspended resources (``control``).
+configs for rollback) and suspended resources (``control``); plans and
+schedule runs for the API and the dashboard (``status_tables``).
 
 A damaged or missing store is moved aside and rebuilt (see ``db``); the next
 reconcile fills it again from Git and the engines. Every method is safe to
@@ -20,9 +21,10 @@ from reconciler.state.control import SUSPENDED_FILE, ControlTables
 from reconciler.state.db import BUSY_TIMEOUT, DB_FILE, StateDirError, StoreError
 from reconciler.state.records import EventLevel
 from reconciler.state.runs import HISTORY_PER_RESOURCE, RunsTables
+from reconciler.state.status_tables import StatusTables
 
 
-class StateStore(RunsTables, ControlTables):
+class StateStore(RunsTables, ControlTables, StatusTables):
     """bosun's SQLite state."""
 
     @classmethod

@@ -1,0 +1,51 @@
+"""The Caddy provider: Gateways and Routes on Caddy's admin API.
+
+Entry point ``caddy`` of ``bosun.providers``. ``observe`` reads each admin
+endpoint once and the containers routes point at (``state``); ``plan``
+compares per resource (``planner``); ``apply`` sends one guarded request per
+gateway batch (``applier``); ``health`` sends a request through Caddy to each
+route (``health``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from providers.caddy import applier, gcpause, planner, state
+from providers.caddy import health as health_checks
+from providers.caddy.embedded import EmbeddedCaddy
+from providers.engine import EngineClients
+from reconciler.model.common import Kind, ResourceRef
+from reconciler.model.desired import DesiredState
+from reconciler.model.plan import Change, ChangeResult
+from reconciler.model.status import Health
+from reconciler.provider import ProviderContext
+
+
+class CaddyProvider:
+    name = "caddy"
+    kinds = frozenset({Kind.GATEWAY, Kind.ROUTE})
+
+    def __init__(self) -> None:
+        self._engines = EngineClients()
+
+    def observe(self, desired: DesiredState, ctx: ProviderContext) -> state.CaddyObservation:
+        with gcpause.paused():
+            return state.observe(desired, ctx.state_dir, self._engines)
+
+    def plan(self, desired: DesiredState, observed: state.CaddyObservation,
+             ctx: ProviderContext) -> list[Change]:
+        with gcpause.paused():
+            return planner.plan(desired, observed, ctx, EmbeddedCaddy(ctx.state_dir).url)
+
+    def batch_key(self, change: Change) -> str:
+        # All changes of one gateway on one Caddy go in one request.
+        return f"{change.payload.get('gateway')}@{change.payload.get('endpoint')}"
+
+    def apply(self, changes: Sequence[Change], desired: DesiredState,
+              ctx: ProviderContext) -> list[ChangeResult]:
+        return applier.apply(changes, desired, ctx, self._engines)
+
+    def health(self, desired: DesiredState, observed: state.CaddyObservation,
+               ctx: ProviderContext) -> dict[ResourceRef, Health]:
+        return health_checks.health(desired, observed, ctx)
