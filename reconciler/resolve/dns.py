@@ -15,6 +15,7 @@ import dns.rdataclass
 import dns.rdatatype
 
 from reconciler.documents import Validated
+from reconciler.model.dnsvalues import canonical_text
 from reconciler.model.kinds import DNSRecord, DNSZone, Route
 from reconciler.model.source import PathKey, Position
 from reconciler.resolve.context import Context
@@ -28,19 +29,39 @@ def _origins(ctx: Context) -> dict[str, dns.name.Name]:
 
 def _check_rdata(ctx: Context, item: Validated, path: PathKey, rtype: str, values: list[str],
                  origin: dns.name.Name | None) -> None:
+    seen: dict[str, int] = {}
     for i, value in enumerate(values):
-        if rtype in ("A", "AAAA"):
+        if _check_one(ctx, item, (*path, i), rtype, value, origin):
+            # The provider compares canonical forms (model.dnsvalues): two
+            # spellings of one value, or a relative name, are mistakes to say now.
             try:
-                parsed = ipaddress.ip_address(value)
-            except ValueError:
-                parsed = None
-            want = 4 if rtype == "A" else 6
-            if parsed is None or parsed.version != want:
-                ctx.add(item, (*path, i), f"{value!r} is not an IPv{want} address")
-            continue
-        reason = _rdata_problem(rtype, value, origin or dns.name.root)
-        if reason is not None:
-            ctx.add(item, (*path, i), f"{value!r} is not a valid {rtype} value: {reason}")
+                text = canonical_text(rtype, value)
+            except ValueError as exc:
+                ctx.add(item, (*path, i), f"{value!r} is not a valid {rtype} value: {exc}")
+                continue
+            if text in seen:
+                ctx.add(item, (*path, i), f"{value!r} is the same value as item {seen[text]}")
+            seen.setdefault(text, i)
+
+
+def _check_one(ctx: Context, item: Validated, path: PathKey, rtype: str, value: str,
+               origin: dns.name.Name | None) -> bool:
+    if rtype in ("A", "AAAA"):
+        try:
+            parsed = ipaddress.ip_address(value)
+        except ValueError:
+            parsed = None
+        want = 4 if rtype == "A" else 6
+        if parsed is None or parsed.version != want:
+            ctx.add(item, path, f"{value!r} is not an IPv{want} address")
+            return False
+        return True
+    # TXT text longer than 255 bytes is split into strings by canonical_text.
+    reason = None if rtype == "TXT" else _rdata_problem(rtype, value, origin or dns.name.root)
+    if reason is not None:
+        ctx.add(item, path, f"{value!r} is not a valid {rtype} value: {reason}")
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=4096)
@@ -53,6 +74,25 @@ def _rdata_problem(rtype: str, value: str, origin: dns.name.Name) -> str | None:
         reason = (str(exc) or type(exc).__name__).rstrip(".")
         return reason[:1].lower() + reason[1:]
     return None
+
+
+def _check_record_name(ctx: Context, item: Validated, path: PathKey, name: str,
+                       rtype: str) -> None:
+    # The provider never touches these; declaring them is a mistake worth saying early.
+    if name.split(".", maxsplit=1)[0] == "_acme-challenge":
+        ctx.add(item, path, f"{name!r}: _acme-challenge names belong to ACME clients; "
+                "bosun never manages them")
+    elif name == "@" and rtype == "NS":
+        ctx.add(item, path, "the zone's own NS records at the apex are never managed by bosun")
+    elif name == "@" and rtype == "CNAME":
+        ctx.add(item, path, "a CNAME cannot sit at the zone apex (it would share the name "
+                "with SOA and NS)")
+
+
+def _zone_key(origins: dict[str, dns.name.Name], zone: str) -> str:
+    """Record sets are keyed by the zone's origin: two resources may name one zone."""
+    origin = origins.get(zone)
+    return origin.to_text() if origin is not None else zone
 
 
 def _record_position(item: Validated) -> Position:
@@ -78,7 +118,8 @@ def check_dns(ctx: Context) -> None:
         if isinstance(doc, DNSRecord):
             origin = origins.get(doc.spec.zone)
             _check_rdata(ctx, item, ("spec", "values"), doc.spec.type, doc.spec.values, origin)
-            key = (doc.spec.zone, doc.spec.name)
+            _check_record_name(ctx, item, ("spec", "name"), doc.spec.name, doc.spec.type)
+            key = (_zone_key(origins, doc.spec.zone), doc.spec.name)
             if doc.spec.type in sets[key]:
                 other = sets[key][doc.spec.type]
                 ctx.add(item, ("spec", "type"),
@@ -90,6 +131,9 @@ def check_dns(ctx: Context) -> None:
             origin = origins.get(doc.spec.dns.zone)
             _check_rdata(ctx, item, ("spec", "dns", "values"), doc.spec.dns.type,
                          doc.spec.dns.values, origin)
+            if doc.spec.dns.type == "CNAME" and len(doc.spec.dns.values) != 1:
+                ctx.add(item, ("spec", "dns", "values"),
+                        "a CNAME record set has exactly one value")
             if origin is None:
                 continue
             for i, host in enumerate(doc.spec.hosts):
@@ -98,8 +142,9 @@ def check_dns(ctx: Context) -> None:
                     ctx.add(item, ("spec", "hosts", i),
                             f"host {host!r} is not inside zone {origin.to_text()!r}")
                     continue
-                rel = name.relativize(origin).to_text()
-                key = (doc.spec.dns.zone, rel)
+                rel = name.relativize(origin).to_text().lower()
+                _check_record_name(ctx, item, ("spec", "hosts", i), rel, doc.spec.dns.type)
+                key = (origin.to_text(), rel)
                 if doc.spec.dns.type in sets[key]:
                     other = sets[key][doc.spec.dns.type]
                     ctx.add(item, ("spec", "dns"),
@@ -112,7 +157,9 @@ def check_dns(ctx: Context) -> None:
             cname = by_type["CNAME"]
             others = ", ".join(f"{t} ({v.ref} at {_record_position(v)})"
                                for t, v in sorted(by_type.items()) if t != "CNAME")
-            ctx.add(cname, ("spec", "type"),
+            path: PathKey = ("spec", "dns", "type") if isinstance(cname.document, Route) \
+                else ("spec", "type")
+            ctx.add(cname, path,
                     f"a CNAME at {record_name!r} cannot share its name with other records: "
                     f"{others}")
 
