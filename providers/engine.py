@@ -9,13 +9,16 @@ above ``providers/`` sees a docker exception.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 import docker
+import docker.constants
 import docker.errors
+import docker.utils
 import requests.exceptions
 
 from reconciler.errors import ObserveError, PermanentError, TemporaryError
@@ -27,6 +30,8 @@ DEFAULT_URLS = {
     Engine.PODMAN: "unix:///run/podman/podman.sock",
 }
 API_TIMEOUT = 60.0
+MIN_API_VERSION = "1.24"
+PROBE_TIMEOUT = 10
 T = TypeVar("T")
 
 
@@ -54,19 +59,49 @@ class EngineClients:
         url = engine_url(host)
         with self._lock:
             client = self._clients.get(url)
-            if client is None:
-                try:
-                    client = docker.APIClient(
-                        base_url=url, timeout=int(self.timeout), version="auto",
-                        use_ssh_client=url.startswith("ssh://"),
-                    )
-                except docker.errors.DockerException as exc:
-                    raise ObserveError(
-                        f"cannot reach {host.spec.engine.value} engine at {url}: "
-                        f"{_short(exc)}", ResourceRef(kind=Kind.HOST, name=host.name),
-                    ) from None
-                self._clients[url] = client
+        if client is not None:
             return client
+        # Connect outside the lock: a dead host must not hold up the others.
+        client = self._connect(host, url)
+        with self._lock:
+            found = self._clients.setdefault(url, client)
+        if found is not client:
+            client.close()
+        return found
+
+    def _connect(self, host: Host, url: str) -> docker.APIClient:
+        # version="auto" asks the engine inside the constructor and leaks that
+        # socket when the engine is down; ask with a probe that is always closed.
+        ssh = url.startswith("ssh://")
+        timeout = int(self.timeout)
+        ref = ResourceRef(kind=Kind.HOST, name=host.name)
+        where = f"{host.spec.engine.value} engine at {url}"
+        if url.startswith("unix://"):
+            # docker's unix adapter leaks the socket of a failed connect: try it here.
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(PROBE_TIMEOUT)
+                try:
+                    sock.connect(url.removeprefix("unix://"))
+                except OSError as exc:
+                    raise ObserveError(
+                        f"cannot reach {where}: engine not reachable ({exc.strerror or exc})",
+                        ref) from None
+        try:
+            probe = docker.APIClient(base_url=url, version=MIN_API_VERSION,
+                                     timeout=min(timeout, PROBE_TIMEOUT), use_ssh_client=ssh)
+        except docker.errors.DockerException as exc:
+            raise ObserveError(f"cannot reach {where}: {_short(exc)}", ref) from None
+        try:
+            server = str(probe.version(api_version=False)["ApiVersion"])
+        except (docker.errors.DockerException, requests.exceptions.RequestException,
+                OSError) as exc:
+            raise ObserveError(f"cannot reach {where}: {_short(exc)}", ref) from None
+        finally:
+            probe.close()
+        default = docker.constants.DEFAULT_DOCKER_API_VERSION
+        version = server if docker.utils.version_lt(server, default) else default
+        return docker.APIClient(base_url=url, version=version, timeout=timeout,
+                                use_ssh_client=ssh)
 
     def close(self) -> None:
         with self._lock:
@@ -87,7 +122,9 @@ def translate(exc: BaseException, ref: ResourceRef | None, *, reading: bool) -> 
     """bosun's error for an engine exception."""
     if isinstance(exc, requests.exceptions.ConnectionError | FileNotFoundError
                   | ConnectionRefusedError):
-        message = f"engine not reachable: {_short(exc)}"
+        short = _short(exc)
+        message = short if short.startswith("engine not reachable") \
+            else f"engine not reachable: {short}"
         return ObserveError(message, ref) if reading else TemporaryError(message, ref)
     if isinstance(exc, requests.exceptions.Timeout):
         message = "engine did not answer in time"

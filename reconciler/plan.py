@@ -28,6 +28,7 @@ from reconciler.model.plan import (
     PolicyResult,
 )
 from reconciler.provider import (
+    DetailedPlanner,
     PartialObservation,
     Provider,
     ProviderContext,
@@ -89,6 +90,7 @@ def make_plan(
     """
     changes: list[Change] = []
     plan_errors: list[PlanError] = []
+    plan_warnings: list[PlanWarning] = list(warnings)
     for provider in providers:
         if provider.name in errors:
             plan_errors.append(
@@ -100,7 +102,13 @@ def make_plan(
             for ref, message in state.failures():
                 plan_errors.append(PlanError(ref=ref, provider=provider.name, message=message))
         try:
-            changes.extend(provider.plan(desired, state, ctx))
+            if isinstance(provider, DetailedPlanner):
+                outcome = provider.plan_detailed(desired, state, ctx)
+                changes.extend(outcome.changes)
+                plan_warnings.extend(outcome.warnings)
+                plan_errors.extend(outcome.errors)
+            else:
+                changes.extend(provider.plan(desired, state, ctx))
         except UnsafePlanError:
             raise
         except BosunError as exc:
@@ -113,7 +121,7 @@ def make_plan(
         desired_digest=desired.digest,
         observed_digest=observed,
         changes=order_changes(changes, desired),
-        warnings=tuple(warnings),
+        warnings=tuple(plan_warnings),
         errors=tuple(plan_errors),
         policy=tuple(policy),
         created_at=datetime.now(UTC),

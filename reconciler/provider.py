@@ -21,7 +21,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from reconciler.model.common import Kind, ResourceRef, SecretRef
 from reconciler.model.desired import DesiredState
-from reconciler.model.plan import Change, ChangeResult
+from reconciler.model.plan import Change, ChangeResult, PlanError, PlanWarning
+from reconciler.model.schedule import ScheduleRun
 from reconciler.model.sensitive import Sensitive
 from reconciler.model.status import Health, ResourceDetails
 
@@ -113,6 +114,29 @@ class Provider(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PlanOutcome:
+    """A provider's plan with what it noticed but will not change, and per-resource errors."""
+
+    changes: list[Change] = field(default_factory=list)
+    warnings: list[PlanWarning] = field(default_factory=list)
+    errors: list[PlanError] = field(default_factory=list)
+
+
+@runtime_checkable
+class DetailedPlanner(Protocol):
+    """Optional: a provider that also reports plan warnings and per-resource errors.
+
+    The plan stage calls ``plan_detailed`` instead of ``plan`` when a provider
+    has it: drift left alone (``selfHeal: false``) becomes a warning, a stack
+    that cannot be rendered an error for that stack alone.
+    """
+
+    def plan_detailed(
+        self, desired: DesiredState, observed: Any, ctx: ProviderContext
+    ) -> PlanOutcome: ...
+
+
 @runtime_checkable
 class ComposeRenderer(Protocol):
     """Optional for providers that run compose: the model as the engine will see it.
@@ -142,6 +166,56 @@ class PartialObservation(Protocol):
     def failures(self) -> list[tuple[ResourceRef | None, str]]: ...
 
 
+class ScheduleRunStore(Protocol):
+    """Where schedule runs are recorded (the state store's ``schedule_runs`` table)."""
+
+    def save_schedule_run(self, run: ScheduleRun, keep: int | None = None) -> int: ...
+
+    def schedule_history(self, schedule: str | None = None, limit: int = 20,
+                         output: bool = True) -> list[ScheduleRun]: ...
+
+    def last_schedule_runs(self) -> dict[str, ScheduleRun]: ...
+
+    def interrupt_schedule_runs(self, message: str) -> list[ScheduleRun]: ...
+
+
+class ServiceHost(Protocol):
+    """What ``bosun serve`` offers a provider that works in the background.
+
+    ``reconcile`` only puts a request on the runtime's queue (triggers never
+    reconcile themselves); it answers False when the request merged into one
+    already waiting, or bosun is stopping.
+    """
+
+    @property
+    def kv(self) -> KeyValueStore: ...
+
+    @property
+    def runs(self) -> ScheduleRunStore: ...
+
+    @property
+    def stopping(self) -> bool: ...
+
+    def reconcile(self, resources: Sequence[ResourceRef], reason: str) -> bool: ...
+
+    def suspended(self) -> frozenset[ResourceRef]: ...
+
+
+@runtime_checkable
+class BackgroundProvider(Protocol):
+    """Optional: a provider with work of its own while ``bosun serve`` runs (the scheduler).
+
+    The runtime calls ``start_background`` once its workers run, before the
+    start-up reconcile, and ``stop_background`` when it stops; the provider
+    finishes (or stops) what it started within ``timeout`` seconds and says
+    whether it did.
+    """
+
+    def start_background(self, host: ServiceHost) -> None: ...
+
+    def stop_background(self, timeout: float) -> bool: ...
+
+
 @runtime_checkable
 class Describer(Protocol):
     """Optional: a provider that records what people want to see of its resources.
@@ -165,12 +239,18 @@ def observed_digest_part(value: Any) -> Any:
 
 __all__ = [
     "ApplyOptions",
+    "BackgroundProvider",
     "ComposeRenderer",
+    "Describer",
+    "DetailedPlanner",
     "KeyValueStore",
     "PartialObservation",
+    "PlanOutcome",
     "Provider",
     "ProviderContext",
+    "ScheduleRunStore",
     "SecretResolver",
     "Sequence",
+    "ServiceHost",
     "observed_digest_part",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -15,10 +16,13 @@ from reconciler import logs
 from reconciler.api import ApiConfig
 from reconciler.api import mount as mount_api
 from reconciler.api.models import Overview
+from reconciler.api.schedules import schedule_routes
 from reconciler.api.views import overview
 from reconciler.cli.common import EXIT_ERROR, fail, handle_errors, provider_option
+from reconciler.cli.schedule_cmds import overview_rows, table
 from reconciler.cli.source_options import git_options, git_source, local_source
 from reconciler.model.common import Kind, ResourceRef, duration_seconds
+from reconciler.model.schedule import ScheduleOverview
 from reconciler.model.sensitive import Sensitive
 from reconciler.pipeline import Reconciler
 from reconciler.provider import ApplyOptions
@@ -171,7 +175,8 @@ def serve(ctx: click.Context, repo: str | None, branch: str | None, tag: str | N
     ChangeControl(runtime).install()  # plans on pull requests, bosun/apply statuses
     secret = _webhook_secret(webhook_secret_file)
     status_service = attach_status(cycle, store, status_branch=status_branch, agent=agent)
-    app = build_app(runtime, store, WebhookConfig(secret=secret, max_bytes=webhook_max_bytes))
+    app = build_app(runtime, store, WebhookConfig(secret=secret, max_bytes=webhook_max_bytes),
+                    extra_routes=schedule_routes())
     mount_api(app, status_service.feed, ApiConfig(token=_api_token(api_token_file)))
     service = Service(runtime, app, host, port)
     log = logging.getLogger("bosun.serve")
@@ -232,9 +237,15 @@ def status(state_dir: Path | None, path: Path | None, api: str | None, output: s
     Reads the state folder, or with --api the same data from bosun serve's
     HTTP API (GET /api/v1/status). Failing resources come first.
     """
-    view = _overview_from_api(api) if api else _overview_from_store(_state_dir(state_dir, path))
+    if api:
+        view, schedules = _overview_from_api(api), _schedules_from_api(api)
+    else:
+        state = _state_dir(state_dir, path)
+        view, schedules = _overview_from_store(state), _schedules_from_store(state)
     if output == "json":
-        click.echo(view.model_dump_json(indent=2))
+        body = view.model_dump(mode="json")
+        body["schedules"] = [s.model_dump(mode="json") for s in schedules]
+        click.echo(json.dumps(body, indent=2))
         return
     for src in view.sources:
         line = f"Source {src.url} ({src.ref}): {src.state.value}, checked {_ago(src.checked_at)}"
@@ -264,6 +275,29 @@ def status(state_dir: Path | None, path: Path | None, api: str | None, output: s
     click.echo("")
     for row in rows:
         click.echo("  ".join(row[i].ljust(widths[i]) for i in range(4)) + "  " + row[4])
+    if schedules:
+        click.echo("")
+        for line in table(overview_rows(schedules)):
+            click.echo(line)
+
+
+def _schedules_from_store(state: Path) -> list[ScheduleOverview]:
+    store = StateStore(state)
+    try:
+        return store.schedules_overview()
+    finally:
+        store.close()
+
+
+def _schedules_from_api(url: str) -> list[ScheduleOverview]:
+    try:
+        answer = httpx.get(url.rstrip("/") + "/api/v1/schedules", timeout=10.0,
+                           follow_redirects=True)
+        if answer.status_code != 200:
+            return []  # a bosun without the scheduler's routes
+        return [ScheduleOverview.model_validate(item) for item in answer.json()["schedules"]]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return []
 
 
 def _overview_from_store(state: Path) -> Overview:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,8 +128,13 @@ class ReconcileCycle:
 
     # -- the cycle ------------------------------------------------------------
 
-    def run(self, trigger: str = "manual", should_stop: StopCheck | None = None) -> CycleResult:
-        """One reconcile. ``should_stop`` gives a reason to stop applying, or None."""
+    def run(self, trigger: str = "manual", should_stop: StopCheck | None = None,
+            only: Collection[ResourceRef] | None = None) -> CycleResult:
+        """One reconcile. ``should_stop`` gives a reason to stop applying, or None.
+
+        ``only`` limits what is applied to those resources (everything is still
+        planned and recorded; the other changes wait for the next reconcile).
+        """
         started = time.monotonic()
         fetched = self._fetch()
         if isinstance(fetched, CycleResult):
@@ -140,7 +145,7 @@ class ReconcileCycle:
         if isinstance(desired, CycleResult):
             self._count(trigger, desired.state, started)
             return desired
-        result = self._plan_and_apply(desired, revision, trigger, should_stop)
+        result = self._plan_and_apply(desired, revision, trigger, should_stop, only)
         self._count(trigger, result.state, started)
         return result
 
@@ -149,7 +154,8 @@ class ReconcileCycle:
         metrics.RECONCILE_SECONDS.observe(time.monotonic() - started)
 
     def _plan_and_apply(self, desired: DesiredState, revision: Revision, trigger: str,
-                        should_stop: StopCheck | None) -> CycleResult:
+                        should_stop: StopCheck | None,
+                        only: Collection[ResourceRef] | None = None) -> CycleResult:
         began = datetime.now(UTC)
         run_id = self.store.start_run(str(revision), trigger, desired.digest)
         ctx = self.reconciler.context(desired)
@@ -176,7 +182,10 @@ class ReconcileCycle:
         self._tell("planned", run_id, revision, desired, plan)
 
         suspended = {ref: rec.reason for ref, rec in self.store.suspended().items()}
-        runnable = tuple(c for c in plan.changes if c.ref not in suspended)
+        unselected = [c for c in plan.changes
+                      if only is not None and c.ref not in only and c.ref not in suspended]
+        runnable = tuple(c for c in plan.changes
+                         if c.ref not in suspended and (only is None or c.ref in only))
         held = [c for c in plan.changes if c.ref in suspended]
         report: ApplyReport | None = None
         stopped: str | None = None
@@ -225,11 +234,12 @@ class ReconcileCycle:
             self.store.add_history(ref, entry, run_id)
         self._tell("recorded", run_id, revision, desired, previous, recorded.statuses,
                    recorded.removed)
-        return self._finish(run_id, revision, desired, plan, report, stopped, held, message)
+        return self._finish(run_id, revision, desired, plan, report, stopped, held, message,
+                            unselected)
 
     def _finish(self, run_id: int, revision: Revision, desired: DesiredState, plan: Plan,
                 report: ApplyReport | None, stopped: str | None, held: Sequence[Change],
-                message: str) -> CycleResult:
+                message: str, unselected: Sequence[Change] = ()) -> CycleResult:
         failed = [r for r in report.results if r.outcome is not ChangeOutcome.APPLIED] \
             if report else []
         hard_failed = [r for r in failed if r.outcome is ChangeOutcome.FAILED]
@@ -253,8 +263,11 @@ class ReconcileCycle:
             )
         else:
             state = RunState.SUCCEEDED
-            self.last_succeeded = revision
+            if not unselected:
+                self.last_succeeded = revision
         summary = plan.summary() if not held else f"{plan.summary()} ({len(held)} suspended)"
+        if unselected:
+            summary += f" ({len(unselected)} not selected)"
         self.store.finish_run(run_id, state, message=message, summary=summary,
                               plan_digest=plan.digest())
         if report is not None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import ClassVar
 
+from reconciler.model.common import ResourceRef
+
 
 class Trigger(StrEnum):
     STARTUP = "startup"
@@ -62,6 +64,8 @@ class ReconcileRequest(Request):
 
     sha: str | None = None
     attempt: int = 0
+    resources: frozenset[ResourceRef] = frozenset()
+    """Apply changes to these resources only (a schedule's ``reconcile`` action); empty: all."""
 
     @property
     def key(self) -> str:
@@ -70,11 +74,14 @@ class ReconcileRequest(Request):
     def merge(self, newer: Request) -> Request:
         if not isinstance(newer, ReconcileRequest):
             return newer
+        # Selections add up; a request for everything covers any selection.
+        resources = (self.resources | newer.resources
+                     if self.resources and newer.resources else frozenset())
         if newer.trigger is Trigger.RETRY and self.trigger is not Trigger.RETRY:
-            return self  # a fresh request already covers the retry
+            return replace(self, resources=resources)  # a fresh request covers the retry
         sha = newer.sha or self.sha
         attempt = newer.attempt if newer.trigger is Trigger.RETRY else 0
-        return replace(newer, sha=sha, attempt=attempt)
+        return replace(newer, sha=sha, attempt=attempt, resources=resources)
 
     def supersedes(self, running: Request, running_revision: str | None) -> bool:
         if self.trigger is Trigger.WATCH:

@@ -2,9 +2,10 @@
 
 Part of the runtime. ``Runtime`` owns the work queue, a bounded pool of
 worker threads, the poll timer (APScheduler, interval with jitter), the
-control watch (suspend/resume from another process) and, in local mode, the
-folder watcher. Triggers call ``submit``; only workers run work, through the
-handler registered for the request's type (``ReconcileRequest`` ->
+control watch (suspend/resume from another process), in local mode the
+folder watcher, and the background work of providers that have some (the
+scheduler's jobs, see ``services``). Triggers call ``submit``; only workers
+run work, through the handler registered for the request's type (``ReconcileRequest`` ->
 ``ReconcileCycle``; ``PlanPullRequest`` -> whatever the change-control code
 registers).
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +30,12 @@ from typing import Any, TypeVar
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from reconciler.provider import BackgroundProvider
+from reconciler.runtime import services
 from reconciler.runtime.cycle import CycleResult, ReconcileCycle
 from reconciler.runtime.queue import WorkQueue
 from reconciler.runtime.requests import PlanPullRequest, ReconcileRequest, Request, Trigger
+from reconciler.runtime.services import RuntimeServiceHost
 from reconciler.runtime.watch import FolderWatcher
 from reconciler.source import GitSource, RefKind
 from reconciler.state import EventLevel, StateStore
@@ -87,6 +92,7 @@ class Runtime:
         self._stopping = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
         self._watcher: FolderWatcher | None = None
+        self._background: list[BackgroundProvider] = []
         self._control = store.control_version()
         self._results: list[CycleResult] = []
         self._results_lock = threading.Lock()
@@ -162,6 +168,9 @@ class Runtime:
             id="control", max_instances=1, coalesce=True,
         )
         self._scheduler.start()
+        host = RuntimeServiceHost(self.store, self.submit, lambda: self._stopping.is_set())
+        self._background = services.start_all(
+            services.background_providers(self.cycle.reconciler.providers), host, self.store)
         if self.options.watch is not None:
             self._watcher = FolderWatcher(
                 self.options.watch, self._on_save, self.options.debounce,
@@ -181,8 +190,11 @@ class Runtime:
             self._watcher.stop()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
-        self.queue.close()
         limit = self.options.stop_timeout if timeout is None else timeout
+        began = time.monotonic()
+        background_clean = services.stop_all(self._background, limit)
+        limit = max(0.0, limit - (time.monotonic() - began))
+        self.queue.close()
         deadline = threading.Event()
         timer = threading.Timer(limit, deadline.set)
         timer.start()
@@ -192,7 +204,7 @@ class Runtime:
                     worker.join(0.1)
         finally:
             timer.cancel()
-        clean = not any(w.is_alive() for w in self._workers)
+        clean = not any(w.is_alive() for w in self._workers) and background_clean
         if not clean:
             log.warning("stopped with work still running; the store says it was applying")
         return clean
@@ -251,7 +263,8 @@ class Runtime:
             # webhooks for one push is one reconcile. Drift is the poll's job.
             log.debug("webhook for %s: already applied", request.sha)
             return
-        result = self.cycle.run(request.trigger.value, should_stop)
+        result = self.cycle.run(request.trigger.value, should_stop,
+                                only=request.resources or None)
         with self._results_lock:
             self._results.append(result)
             del self._results[:-200]

@@ -137,6 +137,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX schedule_runs_schedule ON schedule_runs (schedule, id);
     CREATE INDEX events_ref ON events (ref, id);
     """,
+    # 3: what the scheduler records of each run beyond migration 2's columns
+    # (see reconciler/state/schedule_runs.py for every column). Its rows use
+    # scheduled_at for the slot and state for the result.
+    """
+    ALTER TABLE schedule_runs ADD COLUMN action TEXT NOT NULL DEFAULT '';
+    ALTER TABLE schedule_runs ADD COLUMN revision TEXT;
+    ALTER TABLE schedule_runs ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+    ALTER TABLE schedule_runs ADD COLUMN output_truncated INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX schedule_runs_state ON schedule_runs (state)
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -6,7 +6,8 @@ SQLite database in WAL mode, ``<state-dir>/state.db`` (``db``): sources,
 revisions seen, reconcile runs, per-resource status and history (``runs``),
 events, webhook deliveries, a key-value table for providers (last healthy
 configs for rollback) and suspended resources (``control``); plans and
-schedule runs for the API and the dashboard (``status_tables``).
+schedule runs for the API and the dashboard (``status_tables``); what the
+scheduler records of each run (``schedule_runs``).
 
 A damaged or missing store is moved aside and rebuilt (see ``db``); the next
 reconcile fills it again from Git and the engines. Every method is safe to
@@ -21,10 +22,11 @@ from reconciler.state.control import SUSPENDED_FILE, ControlTables
 from reconciler.state.db import BUSY_TIMEOUT, DB_FILE, StateDirError, StoreError
 from reconciler.state.records import EventLevel
 from reconciler.state.runs import HISTORY_PER_RESOURCE, RunsTables
+from reconciler.state.schedule_runs import ScheduleRunsTables
 from reconciler.state.status_tables import StatusTables
 
 
-class StateStore(RunsTables, ControlTables, StatusTables):
+class StateStore(RunsTables, ControlTables, StatusTables, ScheduleRunsTables):
     """bosun's SQLite state."""
 
     @classmethod
