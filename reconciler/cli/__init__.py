@@ -43,6 +43,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                  "Schedules run by bosun serve: what is registered and how the runs went."),
     "gateway": ("reconciler.cli.gateway_cmds", "gateway",
                 "bosun's own Caddy, used by Gateways that have no 'admin'."),
+    "pr": ("reconciler.cli.pr_cmds", "pr",
+           "Report plans on pull requests (GitHub) and merge requests (GitLab)."),
 }
 
 
