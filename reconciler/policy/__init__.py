@@ -58,7 +58,8 @@ def builtin_library() -> list[Policy]:
         if not entry.name.endswith((".yaml", ".yml")):
             continue
         try:
-            docs = parse_documents(entry.read_text(encoding="utf-8"), entry.name)
+            docs = parse_documents(entry.read_text(encoding="utf-8"), entry.name,
+                                   positions=False)
         except YAMLSyntaxError as exc:  # a packaging bug, not the user's
             raise RuntimeError(f"built-in policy {entry.name}: {exc.message}") from None
         out.extend(Policy.model_validate(doc.data) for doc in docs)
@@ -205,8 +206,17 @@ def evaluate(
     locator = Locator(desired.root)
     results: list[PolicyResult] = []
     subjects: dict[str, dict[str, Any]] = {}
+    # Kinds some rule looks at (None: every kind): the others are passed over at once.
+    looked_at: set[Kind] | None = set()
+    for compiled in rules:
+        if looked_at is not None and compiled.policy.spec.match.kinds:
+            looked_at.update(compiled.policy.spec.match.kinds)
+        else:
+            looked_at = None
     for res in desired.resources:
         if res.ref.kind in (Kind.POLICY, Kind.REPOSITORY):
+            continue
+        if looked_at is not None and res.ref.kind not in looked_at:
             continue
         if res.position.file.startswith("("):
             continue  # implicit resources (the local Host) are not the repository's
