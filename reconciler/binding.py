@@ -25,19 +25,48 @@ from pydantic import ValidationError
 from reconciler.errors import BosunError, StalePlanError
 from reconciler.model.digest import short
 from reconciler.model.plan import PLAN_FORMAT_VERSION, FieldDiff, Plan
-from reconciler.model.sensitive import Sensitive, redact
+from reconciler.model.sensitive import REDACTED, Sensitive, redact
 
 SAVED_KIND = "bosun/saved-plan"
 
 
-def _scrub(value: Any, secrets: Sequence[Sensitive]) -> Any:
+def _scrub(value: Any, values: tuple[str, ...]) -> Any:
+    """``value`` with every secret in ``values`` (longest first) replaced, as ``redact`` does."""
+    cls = value.__class__
+    if cls is str:
+        for secret in values:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if cls is dict:
+        return {_scrub(k, values): _scrub(v, values) for k, v in value.items()}
+    if cls is list:
+        return [_scrub(v, values) for v in value]
     if isinstance(value, str):
-        return redact(value, list(secrets))
+        return redact(value, [Sensitive(v) for v in values])
     if isinstance(value, dict):
-        return {_scrub(k, secrets): _scrub(v, secrets) for k, v in value.items()}
+        return {_scrub(k, values): _scrub(v, values) for k, v in value.items()}
     if isinstance(value, list):
-        return [_scrub(v, secrets) for v in value]
+        return [_scrub(v, values) for v in value]
     return value
+
+
+def _secret_texts(secrets: Sequence[Sensitive]) -> tuple[str, ...]:
+    """The values ``redact`` replaces, in its order: longest first, three characters or more."""
+    ordered = sorted(secrets, key=lambda s: -len(s.reveal()))
+    return tuple(s.reveal() for s in ordered if len(s.reveal()) >= 3)
+
+
+def _may_hold(body: Any, values: tuple[str, ...]) -> bool:
+    """False when no string of ``body`` can hold one of ``values`` (checked on its JSON).
+
+    A value with a character JSON escapes (quote, backslash, control) may not
+    show in the JSON text as it is in the string: then the strings are searched.
+    """
+    if any('"' in v or "\\" in v or not v.isprintable() for v in values):
+        return True
+    text = json.dumps(body, ensure_ascii=False)
+    return any(v in text for v in values)
 
 
 def _redact_diff(diff: FieldDiff) -> FieldDiff:
@@ -51,12 +80,16 @@ def sanitize(plan: Plan, secrets: Sequence[Sensitive] = ()) -> Plan:
     """The plan with sensitive diff values redacted and known secret values scrubbed."""
     changes = tuple(
         c.model_copy(update={"diffs": tuple(_redact_diff(d) for d in c.diffs)})
+        if any(d.sensitive for d in c.diffs) else c
         for c in plan.changes
     )
     clean = plan.model_copy(update={"changes": changes})
     if not secrets:
         return clean
-    body = _scrub(clean.model_dump(mode="json"), secrets)
+    body = clean.model_dump(mode="json")
+    values = _secret_texts(secrets)
+    if values and _may_hold(body, values):
+        body = _scrub(body, values)
     return Plan.model_validate(body)
 
 
