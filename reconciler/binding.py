@@ -57,16 +57,9 @@ def _secret_texts(secrets: Sequence[Sensitive]) -> tuple[str, ...]:
     return tuple(s.reveal() for s in ordered if len(s.reveal()) >= 3)
 
 
-def _may_hold(body: Any, values: tuple[str, ...]) -> bool:
-    """False when no string of ``body`` can hold one of ``values`` (checked on its JSON).
-
-    A value with a character JSON escapes (quote, backslash, control) may not
-    show in the JSON text as it is in the string: then the strings are searched.
-    """
-    if any('"' in v or "\\" in v or not v.isprintable() for v in values):
-        return True
-    text = json.dumps(body, ensure_ascii=False)
-    return any(v in text for v in values)
+def _shows_verbatim(value: str) -> bool:
+    """True when JSON writes ``value`` as it is (printable ASCII, no quote or backslash)."""
+    return value.isascii() and value.isprintable() and '"' not in value and "\\" not in value
 
 
 def _redact_diff(diff: FieldDiff) -> FieldDiff:
@@ -86,10 +79,14 @@ def sanitize(plan: Plan, secrets: Sequence[Sensitive] = ()) -> Plan:
     clean = plan.model_copy(update={"changes": changes})
     if not secrets:
         return clean
-    body = clean.model_dump(mode="json")
     values = _secret_texts(secrets)
-    if values and _may_hold(body, values):
-        body = _scrub(body, values)
+    if all(_shows_verbatim(v) for v in values):
+        # Every string of the plan is in its JSON as it is: when no secret is in
+        # there, there is nothing to scrub (the plan as made, as without secrets).
+        text = clean.model_dump_json()
+        if not any(v in text for v in values):
+            return clean
+    body = _scrub(clean.model_dump(mode="json"), values)
     return Plan.model_validate(body)
 
 
