@@ -20,13 +20,9 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import importlib.resources
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import ConfigError, Problem
 from reconciler.model.common import Kind
@@ -41,29 +37,14 @@ from reconciler.model.kinds import (
 from reconciler.model.plan import PolicyResult
 from reconciler.model.source import Position
 from reconciler.policy import params as param_subst
+from reconciler.policy.library import BUILTIN_PACKAGE, BuiltinLibrary, builtin_library
 from reconciler.policy.locate import Locator
 from reconciler.policy.subject import focus, format_path, select, source_path, subject
-from reconciler.yamlnodes import YAMLSyntaxError, parse_documents
 
-__all__ = ["builtin_library", "evaluate", "subject"]
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
-BUILTIN_PACKAGE = "policies"
-
-
-def builtin_library() -> list[Policy]:
-    """The built-in policies shipped in ``policies/`` (sorted by file name)."""
-    out: list[Policy] = []
-    folder = importlib.resources.files(BUILTIN_PACKAGE)
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith((".yaml", ".yml")):
-            continue
-        try:
-            docs = parse_documents(entry.read_text(encoding="utf-8"), entry.name,
-                                   positions=False)
-        except YAMLSyntaxError as exc:  # a packaging bug, not the user's
-            raise RuntimeError(f"built-in policy {entry.name}: {exc.message}") from None
-        out.extend(Policy.model_validate(doc.data) for doc in docs)
-    return out
+__all__ = ["BUILTIN_PACKAGE", "BuiltinLibrary", "builtin_library", "evaluate", "subject"]
 
 
 def _selects(selector: PolicyMatch | PolicySelector, res: DesiredResource) -> bool:
@@ -111,6 +92,9 @@ def _settings_position(desired: DesiredState, *path: str | int) -> Position | No
 def _compile(
     desired: DesiredState, policies: Sequence[Policy], problems: list[Problem]
 ) -> list[_Rule]:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
     settings = desired.repository.spec.policies
     declared: dict[str, Any] = {}
     rule_ids: set[str] = set()
@@ -195,6 +179,10 @@ def evaluate(
     """
     settings = desired.repository.spec.policies
     own = [r.document for r in desired.of_kind(Kind.POLICY) if isinstance(r.document, Policy)]
+    if not own and not (settings.disable or settings.actions or settings.params) and (
+            not settings.builtin
+            or (isinstance(policies, BuiltinLibrary) and policies.judges_none_of(desired))):
+        return []  # no rule could look at any resource, and no setting to check
     # A repository Policy named like a built-in one replaces it.
     names = {p.name for p in own}
     builtin = [p for p in policies if p.name not in names] if settings.builtin else []

@@ -19,9 +19,8 @@ from click.testing import CliRunner
 
 from reconciler.cli import COMMANDS, cli
 
-# jsonschema is not here: the policy stage checks the built-in policies on every plan.
 HEAVY = ("starlette", "uvicorn", "pygit2", "apscheduler", "jinja2", "prometheus_client",
-         "httpx", "docker", "bcrypt", "watchdog", "rich")
+         "httpx", "docker", "bcrypt", "jsonschema", "watchdog", "rich")
 
 
 def _loaded_after(args: list[str], cwd: Path) -> dict[str, object]:
