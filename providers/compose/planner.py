@@ -240,6 +240,14 @@ def _plan_one(
             message=f"project {stack.name!r} on host {host.name} belongs to bosun owner "
             f"{', '.join(sorted(owners))!r}; not touched"))
         return None
+    if project.exists and not owners:
+        # Deployed by hand (or by another tool) under the stack's name: not bosun's
+        # to recreate or delete. `docker compose -p <name> down` hands it over.
+        outcome.errors.append(PlanError(
+            ref=res.ref, provider=PROVIDER,
+            message=f"project {stack.name!r} on host {host.name} was not deployed by bosun "
+            "(no bosun.owner label); not touched"))
+        return None
     payload = {"host": host.name}
     if stack.spec.state is StackState.ABSENT:
         if not project.exists:

@@ -207,3 +207,21 @@ def test_describe_lists_services_and_containers(tmp_path: Path) -> None:
         ("web", "bosun.local/busybox:1", 1, 1), ("worker", "bosun.local/busybox:1", 1, 1)]
     assert sorted((c.name, c.state, c.health) for c in details.containers) == [
         ("bx-smoke-web-1", "running", "healthy"), ("bx-smoke-worker-1", "running", None)]
+
+
+def _unlabelled(data: dict[str, Any]) -> dict[str, Any]:
+    """The saved project as if deployed by hand: no bosun labels, no bosun network."""
+    for c in data["containers"]:
+        c["Labels"] = {k: v for k, v in c["Labels"].items() if not k.startswith("bosun.")}
+    data["networks"] = []  # bosun reads only networks carrying its owner label
+    return data
+
+
+@pytest.mark.parametrize("state", ["running", "absent"])
+def test_a_project_deployed_by_hand_is_not_touched(tmp_path: Path, state: str) -> None:
+    root = repo(tmp_path, stack(extra=f"  state: {state}\n  prune: {{volumes: true}}\n"))
+    outcome = plan(root, observation(_unlabelled(saved())), tmp_path, force=True)
+    assert outcome.changes == []
+    [error] = outcome.errors
+    assert error.message == ("project 'bx-smoke' on host local was not deployed by bosun "
+                             "(no bosun.owner label); not touched")
