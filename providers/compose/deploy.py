@@ -128,6 +128,19 @@ class StackDeployer:
         host = self.host(str(change.payload.get("host", "local")))
         prune = bool(change.payload.get("prune_volumes"))
         name = change.ref.name
+        # The plan may be older than this moment (a saved plan, a queued one):
+        # read the project again; a failed read raises, and only our own goes.
+        # (Volumes are listed by our owner label: any left are ours.)
+        project = self.read(host, name)[0].project(name)
+        if not project.exists:
+            if not (prune and project.volumes):
+                self.store.forget(name)
+                return 0
+        elif not project.owned_by(self.ctx.owner):
+            owners = sorted(project.owners() - {""}) or ["nobody (no bosun.owner label)"]
+            raise PermanentError(
+                f"project {name!r} on host {host.name} now belongs to {', '.join(owners)}; "
+                "not deleted", change.ref)
         if host.spec.mode is HostMode.SWARM:
             swarm.remove(self.clients.get(host), host, name, prune=prune, owner=self.ctx.owner)
         else:
