@@ -8,11 +8,10 @@ event, ``X-GitHub-Delivery`` is a GUID that a redelivery repeats.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
 
 from reconciler.runtime.requests import PlanPullRequest, Trigger
+from webhook.auth import sign, signature_problem
 from webhook.events import (
     Event,
     Ignored,
@@ -23,6 +22,8 @@ from webhook.events import (
     changed_paths,
     text,
 )
+
+__all__ = ["NAME", "delivery", "event_name", "parse", "sign", "verify"]
 
 NAME = "github"
 SIGNATURE_HEADER = "x-hub-signature-256"
@@ -35,21 +36,11 @@ PLAN_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review
 MAX_LISTED_COMMITS = 2048
 
 
-def sign(secret: bytes, body: bytes) -> str:
-    """The header value GitHub sends for ``body``."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-
 def verify(secret: bytes, body: bytes, headers: dict[str, str]) -> str | None:
     """None when the signature holds, else why not."""
-    given = headers.get(SIGNATURE_HEADER)
-    if not given:
-        if headers.get("x-hub-signature"):
-            return "only X-Hub-Signature-256 (HMAC-SHA256) is accepted, not SHA-1 X-Hub-Signature"
-        return "missing X-Hub-Signature-256"
-    if not hmac.compare_digest(given.strip().encode(), sign(secret, body).encode()):
-        return "X-Hub-Signature-256 does not match the body"
-    return None
+    if not headers.get(SIGNATURE_HEADER) and headers.get("x-hub-signature"):
+        return "only X-Hub-Signature-256 (HMAC-SHA256) is accepted, not SHA-1 X-Hub-Signature"
+    return signature_problem("X-Hub-Signature-256", headers.get(SIGNATURE_HEADER), secret, body)
 
 
 def delivery(headers: dict[str, str], body: bytes) -> str | None:

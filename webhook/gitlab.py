@@ -11,10 +11,10 @@ retry repeats) identifies the delivery. A push lists at most 20 commits;
 from __future__ import annotations
 
 import hashlib
-import hmac
 from typing import Any
 
 from reconciler.runtime.requests import PlanPullRequest, Trigger
+from webhook.auth import same_token
 from webhook.events import Event, Ignored, PayloadError, PullRequest, Push, changed_paths, text
 
 NAME = "gitlab"
@@ -27,7 +27,7 @@ def verify(secret: bytes, body: bytes, headers: dict[str, str]) -> str | None:
     given = headers.get(TOKEN_HEADER)
     if not given:
         return "missing X-Gitlab-Token"
-    if not hmac.compare_digest(given.encode(), secret):
+    if not same_token(given, secret):
         return "X-Gitlab-Token does not match"
     return None
 
