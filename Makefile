@@ -26,7 +26,6 @@ engines: venv
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check --diff reconciler providers webhook || true
 	$(BIN)/lint-imports
 
 typecheck: venv

@@ -98,6 +98,21 @@ class MemoryProvider:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def seed(self, desired: DesiredState, ctx: ProviderContext) -> int:
+        """Record ``desired`` as if it had been applied (``bosun plan --offline``).
+
+        Replaces whatever the state file held; returns the number of objects.
+        """
+        now = datetime.now(UTC).isoformat()
+        objects = {
+            str(ref): MemoryObject(owner=ctx.owner, digest=res.digest,
+                                   spec=desired_body(res), applied_at=now)
+            for ref, res in self._wanted(desired).items()
+        }
+        with self._lock:
+            self._write(ctx, MemoryState(objects=objects, writes=0))
+        return len(objects)
+
     # -- Protocol -------------------------------------------------------------
 
     def observe(self, desired: DesiredState, ctx: ProviderContext) -> MemoryState:

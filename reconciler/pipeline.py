@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler import binding
 from reconciler import load as load_stage
 from reconciler import observe as observe_stage
 from reconciler import plan as plan_stage
@@ -28,12 +29,13 @@ from reconciler.errors import BosunError, ConfigError, PolicyViolation
 from reconciler.model.common import ResourceRef
 from reconciler.model.desired import DesiredState
 from reconciler.model.kinds import Policy
-from reconciler.model.plan import ApplyReport, ChangeResult, Plan, PlanWarning
+from reconciler.model.plan import ApplyReport, ChangeResult, Plan, PlanWarning, PolicyResult
 from reconciler.model.source import Revision
 from reconciler.model.status import Health, HealthState, ResourceDetails
 from reconciler.observe import Observations
 from reconciler.provider import (
     ApplyOptions,
+    ComposeRenderer,
     Describer,
     KeyValueStore,
     Provider,
@@ -120,7 +122,7 @@ class Reconciler:
     provider_names: Sequence[str] | None = None
     options: ApplyOptions = field(default_factory=ApplyOptions)
     environ: Mapping[str, str] | None = None
-    builtin_policies: Sequence[Policy] = ()
+    builtin_policies: Sequence[Policy] = field(default_factory=policy_stage.builtin_library)
     progress: Callable[[Any, str], None] | None = None
     kv: KeyValueStore | None = None
     providers: list[Provider] = field(init=False)
@@ -140,6 +142,35 @@ class Reconciler:
             kv=self.kv, **kwargs,
         )
 
+    def rendered(
+        self, desired: DesiredState, ctx: ProviderContext
+    ) -> tuple[dict[str, dict[str, Any]], list[PlanWarning]]:
+        """Compose models as the providers render them, for the policy stage."""
+        models: dict[str, dict[str, Any]] = {}
+        warnings: list[PlanWarning] = []
+        for provider in self.providers:
+            if not isinstance(provider, ComposeRenderer):
+                continue
+            try:
+                models.update(provider.render_compose(desired, ctx))
+            except BosunError as exc:
+                warnings.append(PlanWarning(message=(
+                    f"{provider.name}: compose models could not be rendered ({exc}); "
+                    "policies judged the compose files as written"
+                )))
+        return models, warnings
+
+    def policy(
+        self, desired: DesiredState, ctx: ProviderContext | None = None
+    ) -> tuple[list[PolicyResult], list[PlanWarning]]:
+        """Policy results for ``desired`` (built-ins and the repository's own).
+
+        Raises ``ConfigError`` when the repository's policy settings are unusable.
+        """
+        ctx = ctx or self.context(desired)
+        models, warnings = self.rendered(desired, ctx)
+        return policy_stage.evaluate(desired, self.builtin_policies, models), warnings
+
     def plan(self, desired: DesiredState, ctx: ProviderContext | None = None) -> Plan:
         return self.observe_and_plan(desired, ctx)[0]
 
@@ -153,15 +184,15 @@ class Reconciler:
     ) -> tuple[Plan, Observations]:
         """The plan, and the observations it was made from (for health)."""
         ctx = ctx or self.context(desired)
-        policy = policy_stage.evaluate(desired, self.builtin_policies)
+        policy, policy_warnings = self.policy(desired, ctx)
         observations = observe_stage.observe(desired, self.providers, ctx)
-        warnings = [PlanWarning(message=w) for w in self.provider_warnings]
+        warnings = [PlanWarning(message=w) for w in self.provider_warnings] + policy_warnings
         with gc_paused():
             plan = plan_stage.make_plan(
                 desired, self.providers, observations.states, dict(observations.errors), ctx,
                 policy=policy, warnings=warnings,
             )
-        return plan, observations
+        return binding.sanitize(plan, ctx.secrets.known()), observations
 
     def health(
         self, desired: DesiredState, observations: Observations,
@@ -224,3 +255,23 @@ class Reconciler:
         ctx = ctx or self.context(desired)
         return apply_plan(plan, desired, self.providers, ctx, on_result=on_result,
                           should_stop=should_stop)
+
+    def apply_saved(
+        self, saved: Plan, desired: DesiredState, ctx: ProviderContext | None = None,
+        on_result: Callable[[ChangeResult], None] | None = None,
+    ) -> ApplyReport:
+        """Apply a saved plan exactly, if it is still fresh.
+
+        Re-reads the engines (a plan made now, never applied) and raises
+        ``StalePlanError`` when the revision, the desired digest or the
+        observed digest differ from the saved plan's; nothing is applied then.
+        """
+        ctx = ctx or self.context(desired)
+        self.check_saved(saved, desired, ctx)
+        return self.apply(saved, desired, ctx, on_result=on_result)
+
+    def check_saved(
+        self, saved: Plan, desired: DesiredState, ctx: ProviderContext | None = None
+    ) -> None:
+        """``StalePlanError`` unless ``saved`` was made against this revision and state."""
+        binding.check_fresh(saved, self.plan(desired, ctx or self.context(desired)))

@@ -138,6 +138,24 @@ class DetailedPlanner(Protocol):
 
 
 @runtime_checkable
+class ComposeRenderer(Protocol):
+    """Optional for providers that run compose: the model as the engine will see it.
+
+    The policy stage judges a Stack by the model this returns (``docker compose
+    config``: interpolated, merged, long syntax) instead of the files as
+    written. Stacks missing from the result (not this provider's, or not
+    renderable) are judged by the files as written; raise ``BosunError`` only
+    when nothing could be rendered.
+    """
+
+    def render_compose(
+        self, desired: DesiredState, ctx: ProviderContext
+    ) -> dict[str, dict[str, Any]]:
+        """Stack name -> rendered compose model."""
+        ...
+
+
+@runtime_checkable
 class PartialObservation(Protocol):
     """An observation where some hosts, gateways or zones could not be read.
 
@@ -222,6 +240,7 @@ def observed_digest_part(value: Any) -> Any:
 __all__ = [
     "ApplyOptions",
     "BackgroundProvider",
+    "ComposeRenderer",
     "Describer",
     "DetailedPlanner",
     "KeyValueStore",

@@ -71,8 +71,11 @@ def render_text(plan: Plan, color: bool = False, max_diffs: int = 20) -> str:
         lines.append(f"Warning: {where}{warning.message}")
     for result in plan.policy:
         level = "Error" if result.enforced else "Warning"
+        node = f" {result.path}" if result.path else ""
         where = f" ({result.position})" if result.position else ""
-        lines.append(f"{level}: policy {result.rule}: {result.ref}{where}: {result.message}")
+        lines.append(
+            f"{level}: policy {result.rule}: {result.ref}{node}{where}: {result.message}"
+        )
     if plan.warnings or plan.policy:
         lines.append("")
     lines.append(plan.summary())
@@ -128,7 +131,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         ],
         "policy": [
             {"rule": p.rule, "policy": p.policy, "resource": str(p.ref), "message": p.message,
-             "enforced": p.enforced, "position": p.position}
+             "enforced": p.enforced, "position": p.position, "path": p.path}
             for p in plan.policy
         ],
     }
@@ -142,61 +145,108 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(plan: Plan, limit: int = 60000) -> str:
+MARKDOWN_LIMIT = 60000  # GitHub refuses comments over 65536 characters
+_FENCE = "`" * 3
+
+
+def _md_policy(plan: Plan) -> list[str]:
+    if not plan.policy:
+        return []
+    enforced = sum(1 for p in plan.policy if p.enforced)
+    warned = len(plan.policy) - enforced
+    lines = [f"**Policy:** {enforced} enforced violation(s), {warned} warning(s)", "",
+             "| | rule | resource | where | message |", "|---|---|---|---|---|"]
+    for p in plan.policy:
+        icon = "❌" if p.enforced else "⚠️"
+        node = f" `{p.path}`" if p.path else ""
+        where = f"`{p.position}`" if p.position else ""
+        lines.append(f"| {icon} | `{p.rule}` | `{p.ref}`{node} | {where} | "
+                     f"{_md_escape(p.message)} |")
+    return [*lines, ""]
+
+
+def _md_changes(plan: Plan) -> list[str]:
+    body: list[str] = []
+    for change in plan.changes:
+        lines = _change_lines(change, False, 20)
+        body.append(lines[0].removeprefix("  "))  # the mark first: diff colouring
+        body.extend(lines[1:])
+    return [line.replace(_FENCE, "'''") for line in body]
+
+
+def render_markdown(
+    plan: Plan, limit: int = MARKDOWN_LIMIT, context: list[str] | None = None,
+    title: str = "bosun",
+) -> str:
+    """The plan for a pull-request comment.
+
+    The summary line comes first, then ``context`` lines (e.g. base and head),
+    the revision and digests, unreadable state, the policy results, the
+    changes in a collapsible block and the warnings. Past ``limit`` characters
+    the change list is cut first, then the policy table, with a note.
+    """
     counts = plan.counts()
     status = "❌" if plan.errors or plan.blocked else ("✅" if plan.empty else "📝")
-    lines = [f"### {status} bosun: {plan.summary()}", ""]
-    lines.append(
-        f"Revision `{plan.revision}` · desired `{short(plan.desired_digest)}` · "
-        f"plan `{short(plan.digest())}`"
-    )
-    lines.append("")
+    head = [f"### {status} {title}: {plan.summary()}", ""]
+    if plan.blocked:
+        head += ["**Enforced policy violations: this plan will not be applied.**", ""]
+    for line in context or []:
+        head += [line, ""]
+    head += [f"Revision `{plan.revision}` · desired `{short(plan.desired_digest)}` · "
+             f"plan `{plan.digest()}`", ""]
     if plan.errors:
-        lines.append("**State could not be read** (nothing is planned for these):")
-        for e in plan.errors:
-            lines.append(f"- `{e.ref or e.provider}`: {_md_escape(e.message)}")
-        lines.append("")
-    enforced = [p for p in plan.policy if p.enforced]
-    warned = [p for p in plan.policy if not p.enforced]
-    if plan.policy:
-        lines.append(f"**Policy:** {len(enforced)} enforced violation(s), {len(warned)} warning(s)")
-        lines.append("")
-        lines.append("| | rule | resource | message |")
-        lines.append("|---|---|---|---|")
-        for p in plan.policy:
-            icon = "❌" if p.enforced else "⚠️"
-            where = f" ({p.position})" if p.position else ""
-            lines.append(f"| {icon} | `{p.rule}` | `{p.ref}`{where} | {_md_escape(p.message)} |")
-        lines.append("")
-    if plan.changes:
-        lines.append(
-            f"<details><summary>{len(plan.changes)} change(s): "
-            f"{counts[ChangeAction.CREATE]} create, {counts[ChangeAction.UPDATE]} update, "
-            f"{counts[ChangeAction.REPLACE]} replace, {counts[ChangeAction.DELETE]} delete"
-            "</summary>"
-        )
-        lines.append("")
-        lines.append("```diff")
-        body: list[str] = []
-        for change in plan.changes:
-            body.extend(_change_lines(change, False, 20))
-        lines.extend(line.replace("```", "'''") for line in body)
-        lines.append("```")
-        lines.append("</details>")
-    for w in plan.warnings:
-        lines.append(f"- ⚠️ {w.ref or ''} {_md_escape(w.message)}")
-    text = "\n".join(lines) + "\n"
-    if len(text) > limit:
-        cut = text[: limit - 200].rsplit("\n", 1)[0]
-        if cut.count("```") % 2 == 1:
-            cut += "\n```"
-        if "<details>" in cut and "</details>" not in cut:
-            cut += "\n</details>"
-        text = cut + (
-            f"\n\n> Truncated: the full plan is {len(text)} characters; "
-            "run `bosun plan` for all of it.\n"
-        )
-    return text
+        head.append("**State could not be read** (nothing is planned for these):")
+        head.extend(f"- `{e.ref or e.provider}`: {_md_escape(e.message)}" for e in plan.errors)
+        head.append("")
+    policy = _md_policy(plan)
+    body = _md_changes(plan)
+    tail: list[str] = []
+    if plan.warnings:
+        tail += ["**Warnings**", ""]
+        tail.extend(f"- ⚠️ {f'`{w.ref}` ' if w.ref else ''}{_md_escape(w.message)}"
+                    for w in plan.warnings)
+        tail.append("")
+
+    def assemble(policy_rows: list[str], body_rows: list[str], note: str) -> str:
+        lines = [*head, *policy_rows]
+        if plan.changes:
+            lines += [
+                f"<details><summary>{len(plan.changes)} change(s): "
+                f"{counts[ChangeAction.CREATE]} create, {counts[ChangeAction.UPDATE]} update, "
+                f"{counts[ChangeAction.REPLACE]} replace, {counts[ChangeAction.DELETE]} delete"
+                "</summary>", "", _FENCE + "diff", *body_rows, _FENCE, "", "</details>", "",
+            ]
+        lines += tail
+        if note:
+            lines += [note, ""]
+        return "\n".join(lines).rstrip("\n") + "\n"
+
+    text = assemble(policy, body, "")
+    if len(text) <= limit:
+        return text
+    note = (f"> Truncated: the full plan is {len(text)} characters; "
+            "run `bosun plan` for all of it.")
+    kept = _fit(body, limit - len(assemble(policy, [], note)) - 100)
+    if len(kept) < len(body):
+        kept.append(f"... {len(body) - len(kept)} more line(s)")
+    text = assemble(policy, kept, note)
+    if len(text) <= limit:
+        return text
+    rows = policy[:4]  # the heading, a blank line and the table's header
+    rows += _fit(policy[4:-1], limit - len(assemble(rows, kept[-1:], note)) - 100)
+    rows += [f"| | | | | ... {len(policy) - 1 - len(rows)} more result(s) |", ""]
+    text = assemble(rows, kept[-1:], note)
+    return text if len(text) <= limit else text[: limit - len(note) - 2] + "\n" + note + "\n"
+
+
+def _fit(lines: list[str], budget: int) -> list[str]:
+    kept: list[str] = []
+    for line in lines:
+        budget -= len(line) + 1
+        if budget < 0:
+            break
+        kept.append(line)
+    return kept
 
 
 def render(plan: Plan, fmt: str, color: bool = False) -> str:

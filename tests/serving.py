@@ -34,7 +34,9 @@ def wait_for(probe: Callable[[], T], timeout: float = 20.0, interval: float = 0.
 @contextmanager
 def running_service(state_dir: Path, source: Source | str, providers: Sequence[str] = ("memory",),
                     interval: float = 3600.0, secret: str | None = "s3cret",
-                    watch: Path | None = None) -> Iterator[Service]:
+                    watch: Path | None = None,
+                    setup: Callable[[Runtime], object] | None = None) -> Iterator[Service]:
+    """``setup`` runs before the service starts (e.g. to install extensions)."""
     store = StateStore(state_dir)
     if isinstance(source, str):
         source = GitSource(GitSourceSpec(url=source, timeout=10), state_dir / "source")
@@ -44,6 +46,8 @@ def running_service(state_dir: Path, source: Source | str, providers: Sequence[s
                                      ignore=(state_dir,), control_poll=0.5, debounce=0.2))
     app = build_app(runtime, store, WebhookConfig(Sensitive(secret) if secret else None))
     service = Service(runtime, app, "127.0.0.1", 0)
+    if setup is not None:
+        setup(runtime)
     service.start()
     try:
         yield service

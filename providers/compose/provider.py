@@ -13,6 +13,7 @@ import threading
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from providers.compose.deploy import StackDeployer
 from providers.compose.describe import describe_stacks
@@ -106,6 +107,28 @@ class ComposeProvider:
             return out
 
         return plan_stacks(desired, observed, ctx, renderer, self.store(ctx), hashes_of)
+
+    def render_compose(self, desired: DesiredState, ctx: ProviderContext
+                       ) -> dict[str, dict[str, Any]]:
+        """Stack name -> the model ``docker compose config`` renders, for the policy stage.
+
+        The render facts' model: rendered once per input and cached (plan then
+        finds it in the cache), with secret values as placeholders, so policies
+        never see them. A stack that cannot be rendered (a missing secret, a
+        broken file) is left out and judged by its files as written; the plan
+        reports the error.
+        """
+        renderer = self.renderer(ctx)
+        out: dict[str, dict[str, Any]] = {}
+        for res in desired.of_kind(Kind.STACK):
+            if res.compose is None:
+                continue
+            try:
+                facts = renderer.facts(stack_input(res, desired.root, ctx.secrets))
+            except BosunError:
+                continue
+            out[res.ref.name] = facts.model
+        return out
 
     def batch_key(self, change: Change) -> str:
         return str(change.ref)

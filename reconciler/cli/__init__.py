@@ -10,6 +10,7 @@ from reconciler import __version__, logs
 from reconciler.cli.gateway_cmds import gateway
 from reconciler.cli.misc_cmds import init, schema
 from reconciler.cli.plan_cmds import apply, plan, validate
+from reconciler.cli.pr_cmds import pr
 from reconciler.cli.schedule_cmds import schedule
 from reconciler.cli.serve_cmds import resume, serve, status, suspend
 
@@ -38,6 +39,7 @@ cli.add_command(suspend)
 cli.add_command(resume)
 cli.add_command(schedule)
 cli.add_command(gateway)
+cli.add_command(pr)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from reconciler.errors import BosunError, ConfigError, Problem
+from reconciler.model.plan import PolicyResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +36,16 @@ def problem_line(problem: Problem, prefix: str) -> str:
     if prefix and problem.position is not None and not problem.position.file.startswith("("):
         text = f"{prefix}/{text}"
     return text
+
+
+def policy_line(result: PolicyResult, prefix: str) -> str:
+    """``file:line:col: Kind/name: path: policy RULE: error|warning: message``."""
+    where = result.position or ""
+    if prefix and where and not where.startswith("("):
+        where = f"{prefix}/{where}"
+    level = "error" if result.enforced else "warning"
+    node = f" {result.path}:" if result.path else ""
+    return f"{where}: {result.ref}:{node} policy {result.rule}: {level}: {result.message}"
 
 
 def problem_json(problem: Problem, prefix: str) -> dict[str, Any]:

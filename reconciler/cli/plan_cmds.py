@@ -11,13 +11,16 @@ from typing import Any, TypeVar
 
 import click
 
+from reconciler import binding
 from reconciler.cli.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
     default_state_dir,
+    display_root,
     handle_errors,
     path_argument,
+    policy_line,
     provider_option,
     report_config_error,
     state_dir_option,
@@ -62,7 +65,11 @@ def validate(path: Path, output: str) -> None:
     desired = _desired(path, output)
     from reconciler import policy as policy_stage
 
-    results = policy_stage.evaluate(desired)
+    # The compose files as written: validate reads no engine and needs no secret.
+    try:
+        results = policy_stage.evaluate(desired, policy_stage.builtin_library())
+    except ConfigError as exc:
+        report_config_error(exc, path, output)
     enforced = [r for r in results if r.enforced]
     counts: dict[str, int] = {}
     for res in desired.resources:
@@ -76,14 +83,17 @@ def validate(path: Path, output: str) -> None:
             "policy": [r.model_dump(mode="json") for r in results],
         }, indent=2))
     else:
+        prefix = display_root(path)
         for r in results:
-            level = "error" if r.enforced else "warning"
-            click.echo(f"{r.position}: {r.ref}: policy {r.rule}: {level}: {r.message}",
-                       err=True)
+            click.echo(policy_line(r, prefix), err=True)
         summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
         state = "is valid" if not enforced else "violates enforced policies"
         click.echo(f"Repository {state}: {summary}.")
     sys.exit(EXIT_ERROR if enforced else EXIT_OK)
+
+
+def _reconciler_options(force: bool, allow_empty: bool, concurrency: int = 4) -> ApplyOptions:
+    return ApplyOptions(force=force, allow_empty=allow_empty, concurrency=concurrency)
 
 
 def _reconciler(path: Path, state_dir: Path | None, providers: tuple[str, ...],
@@ -133,20 +143,48 @@ def _with_safety(func: F) -> F:
               default="text", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Save the plan for `bosun apply --plan` (never holds secret values).")
+@click.option("--base", "base", metavar="REV", default=None,
+              help="Plan a change: what merging --head into this Git revision would do.")
+@click.option("--head", "head", metavar="REV", default=None,
+              help="The revision to merge (with --base) [default: HEAD].")
+@click.option("--offline", is_flag=True,
+              help="With --base: plan against the base revision's desired state "
+              "instead of the running hosts (for CI).")
 @provider_option
 @state_dir_option
 @_with_safety
 @handle_errors
-def plan(path: Path, fmt: str, detailed_exitcode: bool, providers: tuple[str, ...],
+def plan(path: Path, fmt: str, detailed_exitcode: bool, out: Path | None, base: str | None,
+         head: str | None, offline: bool, providers: tuple[str, ...],
          state_dir: Path | None, force: bool, allow_empty: bool) -> None:
     """Show what applying the repository at PATH would change.
 
-    Reads the engines, gateways and DNS servers but writes nothing.
+    Reads the engines, gateways and DNS servers but writes nothing. With
+    --base/--head, shows what merging a Git revision would do (read from Git,
+    the working copy is not touched), plus the policy results.
     """
+    if base is None and (head is not None or offline):
+        raise click.UsageError("--head and --offline need --base")
+    if base is not None:
+        if out is not None:
+            raise click.UsageError("--out saves plans of the working folder; not with --base")
+        from reconciler.cli.review_cmd import run_review
+
+        run_review(path, base, head or "HEAD", offline, fmt, detailed_exitcode,
+                   _reconciler_options(force, allow_empty), providers, state_dir)
     desired = _desired(path)
     reconciler = _reconciler(path, state_dir, providers, force, allow_empty)
-    result = reconciler.plan(desired)
+    try:
+        result = reconciler.plan(desired)
+    except ConfigError as exc:
+        report_config_error(exc, path)
     click.echo(render(result, fmt, color=fmt == "text" and sys.stdout.isatty()), nl=False)
+    if out is not None:
+        binding.save(result, out, [p.name for p in reconciler.providers])
+        click.echo(f"Saved the plan to {out}; apply it with: bosun apply --plan {out}",
+                   err=True)
     if result.errors or result.blocked:
         sys.exit(EXIT_ERROR)
     if detailed_exitcode and result.changes:
@@ -176,26 +214,42 @@ def _progress_line(result: ChangeResult) -> str:
 @state_dir_option
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Independent changes applied at once.")
+@click.option("--plan", "saved_path", type=click.Path(dir_okay=False, exists=True,
+              path_type=Path), default=None,
+              help="Apply this saved plan (bosun plan --out) exactly, if it is not stale.")
 @_with_safety
 @git_options
 @handle_errors
 def apply(path: Path, providers: tuple[str, ...], state_dir: Path | None,
-          concurrency: int, force: bool, allow_empty: bool, **git: Any) -> None:
+          concurrency: int, saved_path: Path | None, force: bool, allow_empty: bool,
+          **git: Any) -> None:
     """Apply the repository at PATH (or --repo URL): plan, then make the changes, in
-    dependency order."""
+    dependency order.
+
+    With --plan, apply a saved plan instead: it is refused as stale when the
+    revision, the repository or the running state moved on since it was made.
+    """
     if git.get("repo") and state_dir is None:
         state_dir = Path(".bosun")
     root, revision = _from_repo(path, state_dir, git)
     desired = _desired_at(root, revision)
+    saved = binding.load(saved_path) if saved_path is not None else None
+    if saved is not None and not providers:
+        providers = tuple(saved.providers)
     reconciler = _reconciler(path, state_dir, providers, force, allow_empty, concurrency)
     started = time.monotonic()
-    result = reconciler.plan(desired)
+    try:
+        result = saved.plan if saved is not None else reconciler.plan(desired)
+    except ConfigError as exc:
+        report_config_error(exc, path)
     click.echo(render(result, "text", color=sys.stdout.isatty()), nl=False)
-    if not result.changes:
-        sys.exit(EXIT_ERROR if result.errors else EXIT_OK)
     if result.blocked:
         click.echo("Not applied: enforced policy violations.", err=True)
         sys.exit(EXIT_ERROR)
+    if not result.changes:
+        sys.exit(EXIT_ERROR if result.errors else EXIT_OK)
+    if saved is not None:
+        reconciler.check_saved(result, desired)
     click.echo("")
     click.echo(f"Applying {len(result.changes)} change(s)...")
 

@@ -170,6 +170,9 @@ def serve(ctx: click.Context, repo: str | None, branch: str | None, tag: str | N
         stop_timeout=_seconds(stop_timeout),
         watch=path.resolve() if path is not None else None, ignore=(state,),
     ))
+    from reconciler.changecontrol import ChangeControl
+
+    ChangeControl(runtime).install()  # plans on pull requests, bosun/apply statuses
     secret = _webhook_secret(webhook_secret_file)
     status_service = attach_status(cycle, store, status_branch=status_branch, agent=agent)
     app = build_app(runtime, store, WebhookConfig(secret=secret, max_bytes=webhook_max_bytes),

@@ -49,6 +49,55 @@ class RepositoryDefaults(Frozen):
     stack: StackDefaults = Field(default_factory=lambda: StackDefaults())
 
 
+class RepositoryPolicies(Frozen):
+    """How the repository uses policies: the built-in library, overrides, parameters."""
+
+    builtin: bool = Field(
+        default=True,
+        description="Evaluate the built-in policy library (policies/README.md). "
+        "Parameterised built-ins stay inactive until their parameter is set.",
+    )
+    disable: list[str] = Field(
+        default_factory=list,
+        description="Policy names or rule ids that are not evaluated.",
+    )
+    actions: dict[str, PolicyAction] = Field(
+        default_factory=dict,
+        description="Policy name or rule id -> enforce | warn, overriding the policy's action.",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Policy parameters by name, e.g. allowedRegistries: [ghcr.io/acme].",
+    )
+
+
+class ForgeKind(StrEnum):
+    GITHUB = "github"
+    GITLAB = "gitlab"
+
+
+class RepositoryForge(Frozen):
+    """Where pull-request plans and commit statuses are reported."""
+
+    type: ForgeKind | None = Field(
+        default=None, description="github | gitlab; default: the forge the webhook came from."
+    )
+    api: str | None = Field(
+        default=None,
+        description="REST API base URL (https://api.github.com, https://gitlab.example/api/v4); "
+        "default: taken from the webhook payload.",
+    )
+    project: str | None = Field(
+        default=None,
+        description="GitHub owner/name or GitLab project id or path, for the bosun/apply "
+        "status; default: the repository of the last pull request webhook.",
+    )
+    token: SecretRef | None = Field(
+        default=None,
+        description="The API token; default: BOSUN_GITHUB_TOKEN / BOSUN_GITLAB_TOKEN.",
+    )
+
+
 class RepositorySpec(Frozen):
     paths: list[str] = Field(
         default_factory=lambda: ["."],
@@ -66,6 +115,8 @@ class RepositorySpec(Frozen):
     )
     status_branch: str = Field(default="bosun-status", alias="statusBranch", min_length=1)
     defaults: RepositoryDefaults = Field(default_factory=RepositoryDefaults)
+    policies: RepositoryPolicies = Field(default_factory=lambda: RepositoryPolicies())
+    forge: RepositoryForge | None = None
 
 
 # -- Host ---------------------------------------------------------------------
@@ -560,45 +611,113 @@ class PolicyAction(StrEnum):
     WARN = "warn"
 
 
+class PolicySelector(Frozen):
+    names: list[str] = Field(
+        default_factory=list, description="Glob patterns of metadata.name (empty: any name)."
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Labels a resource must all carry; the value '*' accepts any value.",
+    )
+
+
 class PolicyMatch(Frozen):
     kinds: list[Kind] = Field(default_factory=list, description="Empty: every kind.")
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Labels a resource must all carry; the value '*' accepts any value.",
+    )
+    names: list[str] = Field(
+        default_factory=list, description="Glob patterns of metadata.name (empty: any name)."
+    )
+    exclude: PolicySelector | None = Field(
+        default=None,
+        description="Resources that match this selector are left out "
+        "(e.g. a label that grants an exception).",
+    )
 
 
 class PolicyRule(Frozen):
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", max_length=64)
     message: str = Field(min_length=1)
     deny: dict[str, Any] = Field(
-        description="A JSON Schema; a resource that validates against it violates the rule."
+        description="A JSON Schema; a resource that validates against it violates the rule. "
+        "{$param: name} stands for a parameter's value; "
+        "{$param: name, each: template} maps a list parameter through a template "
+        "in which {$item: key} stands for a field of each element."
+    )
+    each: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_$.*-]+$",
+        description="Evaluate deny against every node this dotted path selects "
+        "('*' is every key or element), e.g. compose.services.*; "
+        "each matching node is one violation, reported at its own file and line.",
     )
 
     @field_validator("deny")
     @classmethod
     def _schema(cls, value: dict[str, Any]) -> dict[str, Any]:
         from jsonschema import Draft202012Validator
-        from jsonschema.exceptions import SchemaError
 
-        try:
-            Draft202012Validator.check_schema(value)
-        except SchemaError as exc:
-            where = "/".join(str(p) for p in exc.path)
+        # Parameters are substituted when the policy is evaluated: check the
+        # schema with each parameter standing in as {} and ignore what the
+        # metaschema says about those places.
+        holes: list[tuple[str | int, ...]] = []
+        plain = _without_params(value, (), holes)
+        meta = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+        for error in meta.iter_errors(plain):
+            path = tuple(error.absolute_path)
+            if any(path[: len(h)] == h for h in holes):
+                continue
+            where = "/".join(str(p) for p in path)
             at = f" (at {where})" if where else ""
-            raise ValueError(f"not a valid JSON Schema{at}: {exc.message}") from None
-        for ref in schema_refs(value):
-            if resolve_ref(value, ref) is NOWHERE:
+            raise ValueError(f"not a valid JSON Schema{at}: {error.message}")
+        for ref in schema_refs(plain):
+            if resolve_ref(plain, ref) is NOWHERE:
                 raise ValueError(
                     f"$ref {ref!r} does not point inside this schema (bosun never fetches "
                     "schemas: use a local reference such as '#/$defs/name')"
                 )
-        loop = ref_loop(value)
+        loop = ref_loop(plain)
         if loop:
             raise ValueError(f"$ref {loop!r} refers back to itself without end")
         return value
 
 
+def _without_params(
+    value: Any, path: tuple[str | int, ...], holes: list[tuple[str | int, ...]]
+) -> Any:
+    if isinstance(value, dict):
+        if "$param" in value or "$item" in value:
+            holes.append(path)
+            return {}
+        return {k: _without_params(v, (*path, k), holes) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_params(v, (*path, i), holes) for i, v in enumerate(value)]
+    return value
+
+
+class PolicyParam(Frozen):
+    description: str = ""
+    default: Any = Field(
+        default=None,
+        description="Value used when the repository sets none; no default and no value "
+        "leaves the rules that use the parameter inactive.",
+    )
+    schema_: dict[str, Any] | None = Field(
+        default=None, alias="schema",
+        description="A JSON Schema the parameter's value must satisfy.",
+    )
+
+
 class PolicySpec(Frozen):
     action: PolicyAction = PolicyAction.ENFORCE
     match: PolicyMatch = Field(default_factory=PolicyMatch)
+    params: dict[str, PolicyParam] = Field(
+        default_factory=dict,
+        description="Parameters the rules use; the repository sets them in bosun.yaml "
+        "(spec.policies.params).",
+    )
     rules: list[PolicyRule] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -697,4 +816,5 @@ AnyDocument = (
 
 StackDefaults.model_rebuild()
 RepositoryDefaults.model_rebuild()
+RepositoryPolicies.model_rebuild()
 RepositorySpec.model_rebuild()

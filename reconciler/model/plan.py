@@ -101,6 +101,11 @@ class PolicyResult(Frozen):
     message: str
     enforced: bool
     position: str | None = None
+    path: str | None = Field(
+        default=None,
+        description="The node that violates the rule, for rules with 'each' "
+        "(compose.services.web.ports[0]).",
+    )
 
 
 class Plan(Frozen):

@@ -23,7 +23,7 @@ import hashlib
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +230,27 @@ class GitSource:
                 message=(commit.message or "").strip().splitlines()[0][:200]
                 if commit.message else None,
             )
+
+    def fetch_refs(self, refspecs: Sequence[str]) -> Path:
+        """Fetch more refs into the cache (a pull request's head and base).
+
+        Returns the cache repository (bare) for reading revisions with pygit2;
+        raises ``SourceError`` (credentials scrubbed) like ``fetch``.
+        """
+        timeout_ms = max(1, int(self.spec.timeout * 1000))
+        pygit2.settings.server_connect_timeout = timeout_ms
+        pygit2.settings.server_timeout = timeout_ms
+        with self._locked():
+            repo = self._repo()
+            callbacks = _Callbacks(self.spec, self._username, self._token,
+                                   time.monotonic() + self.spec.timeout)
+            try:
+                with self._network():
+                    remote = repo.remotes.create_anonymous(self._url)
+                    remote.fetch(list(refspecs), callbacks=callbacks)
+            except (pygit2.GitError, SourceError, OSError, ValueError, KeyError) as exc:
+                raise SourceError(self._explain(exc, callbacks)) from None
+        return self.cache_dir / "repo.git"
 
     def _resolve(self, repo: pygit2.Repository, remote: Any,
                  callbacks: _Callbacks) -> pygit2.Commit:
