@@ -54,7 +54,7 @@ def test_a_disabled_collector_stays_disabled() -> None:
 
 def test_the_pipeline_and_the_caddy_provider_share_one_pause() -> None:
     """A pause that ends in one caller must not end another's (they had two counts)."""
-    import providers.caddy.provider as caddy_provider
+    from reconciler import gcpause  # what the Caddy provider pauses with
 
     inside = threading.Barrier(2)
     pipeline_done = threading.Event()
@@ -66,7 +66,7 @@ def test_the_pipeline_and_the_caddy_provider_share_one_pause() -> None:
 
     thread = threading.Thread(target=pipeline_side)
     thread.start()
-    with caddy_provider.gcpause.paused():
+    with gcpause.paused():
         inside.wait()
         pipeline_done.wait(5)
         assert not gc.isenabled(), "the Caddy provider's pause ended with the pipeline's"
