@@ -12,16 +12,7 @@ from typing import Any
 
 from reconciler.runtime.requests import PlanPullRequest, Trigger
 from webhook.auth import sign, signature_problem
-from webhook.events import (
-    Event,
-    Ignored,
-    PayloadError,
-    Ping,
-    PullRequest,
-    Push,
-    changed_paths,
-    text,
-)
+from webhook.events import Event, Ignored, PayloadError, Ping, pull_request, push, text
 
 __all__ = ["NAME", "delivery", "event_name", "parse", "sign", "verify"]
 
@@ -56,16 +47,9 @@ def parse(event: str, payload: dict[str, Any], followed_branch: str | None,
     if event == "ping":
         return Ping(text(payload, "zen"))
     if event == "push":
-        ref, after = text(payload, "ref"), text(payload, "after")
-        if not ref or not after:
-            raise PayloadError("a push payload needs 'ref' and 'after'")
         commits = payload.get("commits")
         listed = isinstance(commits, list) and 0 < len(commits) < MAX_LISTED_COMMITS
-        return Push(
-            ref=ref, before=text(payload, "before"), after=after,
-            paths=tuple(changed_paths(commits)) if listed else None,
-            repository=text(payload, "repository", "full_name"),
-        )
+        return push(payload, listed, text(payload, "repository", "full_name"))
     if event == "pull_request":
         pr = payload.get("pull_request")
         number = payload.get("number")
@@ -81,10 +65,5 @@ def parse(event: str, payload: dict[str, Any], followed_branch: str | None,
             url=text(pr, "html_url"), title=text(pr, "title"),
             clone_url=text(pr, "head", "repo", "clone_url"), delivery=delivery_id,
         )
-        if action not in PLAN_ACTIONS:
-            return PullRequest(request, False, f"pull request action {action!r} changes no plan")
-        if followed_branch is not None and base_ref != followed_branch:
-            return PullRequest(request, False, f"pull request into {base_ref!r}; bosun follows "
-                               f"{followed_branch!r}")
-        return PullRequest(request, True)
+        return pull_request(request, PLAN_ACTIONS, followed_branch)
     return Ignored(f"GitHub event {event or '(none)'!r} is not used by bosun")
