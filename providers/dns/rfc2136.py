@@ -28,7 +28,7 @@ import dns.tsig
 import dns.update
 import dns.xfr
 
-from providers.dns.backend import READ_TIMEOUT, WRITE_TIMEOUT, PartialWrite
+from providers.dns.backend import READ_TIMEOUT, WRITE_TIMEOUT, PartialWrite, ZoneServer
 from providers.dns.observation import ZoneRecords
 from providers.dns.records import RecordSet, SetEdit, SetKey, relative_name
 from providers.dns.update import Rendered, TooLarge, update_messages
@@ -44,18 +44,14 @@ _PREREQ_FAILED = {
 }
 
 
-class RFC2136Zone:
+class RFC2136Zone(ZoneServer):
     def __init__(self, resource: str, origin: dns.name.Name, host: str, port: int,
                  key: dns.tsig.Key | None, read_timeout: float = READ_TIMEOUT,
                  write_timeout: float = WRITE_TIMEOUT) -> None:
-        self.resource = resource
-        self.origin = origin
+        super().__init__(resource, origin, read_timeout, write_timeout)
         self.host = host
         self.port = port
         self.key = key
-        self.read_timeout = read_timeout
-        self.write_timeout = write_timeout
-        self.ref = ResourceRef(kind=Kind.DNS_ZONE, name=resource)
 
     @property
     def where(self) -> str:
