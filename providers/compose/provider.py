@@ -13,12 +13,13 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
+from providers.compose.deletes import PROVIDER
 from providers.compose.deploy import StackDeployer
 from providers.compose.describe import describe_stacks
 from providers.compose.health import evaluate
 from providers.compose.hosts import desired_hosts, observe_hosts, stack_host
 from providers.compose.observed import ComposeObservation
-from providers.compose.planner import PROVIDER, plan_stacks
+from providers.compose.planner import plan_stacks
 from providers.compose.render import (
     Renderer,
     Renderers,
