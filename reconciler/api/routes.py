@@ -34,11 +34,10 @@ from reconciler.api.models import (
 )
 from reconciler.logs import scrub
 from reconciler.model.common import Kind, ResourceRef
-from reconciler.model.sensitive import Sensitive
+from reconciler.model.sensitive import Sensitive, same_token
 from reconciler.model.status import HealthState, Sync
 from reconciler.runtime import ReconcileRequest, Runtime, Trigger
 from reconciler.state import EventLevel, RunState, StateStore
-from webhook.auth import same_token
 
 PREFIX = "/api/v1"
 MAX_LIMIT = 500
