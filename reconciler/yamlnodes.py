@@ -384,7 +384,7 @@ def parse_documents(text: str, file: str, positions: bool = True) -> list[Parsed
     except YAMLSyntaxError as refused:
         try:
             return _parse(_pure_parser(text), text, file, positions)
-        except YAMLSyntaxError:
+        except Exception:  # only a second chance: any failure of it is the refusal
             raise refused from None
 
 
