@@ -8,16 +8,13 @@ functions; none of them reconciles on its own.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler import binding
+from reconciler import binding, gcpause
 from reconciler import load as load_stage
 from reconciler import observe as observe_stage
 from reconciler import plan as plan_stage
@@ -46,45 +43,8 @@ from reconciler.secrets import Secrets
 
 log = logging.getLogger("bosun")
 
-class _GCPause:
-    """Counts nested and concurrent pauses; the collector resumes when the last ends."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.count = 0
-        self.was_enabled = False
-
-    def enter(self) -> None:
-        with self.lock:
-            if self.count == 0:
-                self.was_enabled = gc.isenabled()
-                gc.disable()
-            self.count += 1
-
-    def leave(self) -> None:
-        with self.lock:
-            self.count -= 1
-            if self.count == 0 and self.was_enabled:
-                gc.enable()
-
-
-_GC = _GCPause()
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Run a block with the cyclic garbage collector paused.
-
-    Loading and planning a large repository allocate hundreds of thousands of
-    small acyclic objects; the collector's full passes over them cost about a
-    quarter of the time (bench/load_plan.py). Reference counting still frees
-    them; cycles, if any, are collected once the last pause ends.
-    """
-    _GC.enter()
-    try:
-        yield
-    finally:
-        _GC.leave()
+# The process-wide pause of the garbage collector (shared with providers).
+gc_paused = gcpause.paused
 
 
 def load_desired(root: Path, revision: Revision | None = None) -> DesiredState:

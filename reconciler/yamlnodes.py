@@ -374,6 +374,12 @@ def parse_documents(text: str, file: str, positions: bool = True) -> list[Parsed
     ``positions=False`` skips recording where each node is (only the document's
     start is kept): for files read often and rarely wrong, such as compose files.
     Without positions, a stream of JSON objects is read by ``yamljson``.
+
+    The C parser carries libyaml 0.1's scanner, which refuses a ``:`` inside a
+    plain scalar of a flow collection (``volumes: [data:/data]``), valid YAML
+    (1.1 and 1.2: spec example 7.10) that Compose reads. Text the C parser
+    refuses is read again by ruamel.yaml's pure-Python parser; when that one
+    refuses it too, the C parser's message is the one reported.
     """
     if not positions:
         found = json_documents(text, MAX_DEPTH, MAX_NODES)
@@ -381,7 +387,23 @@ def parse_documents(text: str, file: str, positions: bool = True) -> list[Parsed
             return [ParsedDocument(index, data, {(): Position(file=file, line=line,
                                                               column=column)})
                     for index, data, line, column in found]
-    parser = CParser(text)
+    try:
+        return _parse(CParser(text), text, file, positions)
+    except YAMLSyntaxError as refused:
+        try:
+            return _parse(_pure_parser(text), text, file, positions)
+        except Exception:  # only a second chance: any failure of it is the refusal
+            raise refused from None
+
+
+def _pure_parser(text: str) -> Any:
+    """ruamel.yaml's pure-Python event parser (the same events as the C parser's)."""
+    from ruamel.yaml.main import YAML
+
+    return YAML(typ="safe", pure=True).get_constructor_parser(text)[1]
+
+
+def _parse(parser: Any, text: str, file: str, positions: bool) -> list[ParsedDocument]:
     docs: list[ParsedDocument] = []
     try:
         parser.get_event()  # stream start

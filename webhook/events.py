@@ -86,3 +86,25 @@ def changed_paths(commits: object) -> list[str]:
             if isinstance(values, list):
                 paths.extend(v for v in values if isinstance(v, str))
     return paths
+
+
+def push(payload: dict[str, object], listed: bool, repository: str) -> Push:
+    """A forge's push payload (``ref``, ``before``, ``after``, ``commits``); ``listed``
+    says whether ``commits`` holds every pushed commit (else paths are unknown)."""
+    ref, after = text(payload, "ref"), text(payload, "after")
+    if not ref or not after:
+        raise PayloadError("a push payload needs 'ref' and 'after'")
+    paths = tuple(changed_paths(payload.get("commits"))) if listed else None
+    return Push(ref=ref, before=text(payload, "before"), after=after, paths=paths,
+                repository=repository)
+
+
+def pull_request(request: PlanPullRequest, plan_actions: frozenset[str],
+                 followed_branch: str | None, noun: str = "pull request") -> PullRequest:
+    """Whether a pull (merge) request event asks for a new plan of the followed branch."""
+    if request.action not in plan_actions:
+        return PullRequest(request, False, f"{noun} action {request.action!r} changes no plan")
+    if followed_branch is not None and request.base_ref != followed_branch:
+        return PullRequest(request, False, f"{noun} into {request.base_ref!r}; bosun follows "
+                           f"{followed_branch!r}")
+    return PullRequest(request, True)

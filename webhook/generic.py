@@ -11,10 +11,9 @@ are two legitimate requests).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
 
+from webhook.auth import sign, signature_problem
 from webhook.events import Event, PayloadError, Push
 
 NAME = "generic"
@@ -22,17 +21,12 @@ SIGNATURE_HEADER = "x-bosun-signature-256"
 DELIVERY_HEADER = "x-bosun-delivery"
 
 
-def sign(secret: bytes, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+__all__ = ["NAME", "delivery", "event_name", "parse", "sign", "verify"]
 
 
 def verify(secret: bytes, body: bytes, headers: dict[str, str]) -> str | None:
-    given = headers.get(SIGNATURE_HEADER)
-    if not given:
-        return "missing X-Bosun-Signature-256 (sha256=<hex HMAC-SHA256 of the body>)"
-    if not hmac.compare_digest(given.strip().encode(), sign(secret, body).encode()):
-        return "X-Bosun-Signature-256 does not match the body"
-    return None
+    return signature_problem("X-Bosun-Signature-256", headers.get(SIGNATURE_HEADER), secret,
+                             body, missing=" (sha256=<hex HMAC-SHA256 of the body>)")
 
 
 def delivery(headers: dict[str, str], body: bytes) -> str | None:

@@ -8,21 +8,13 @@ event, ``X-GitHub-Delivery`` is a GUID that a redelivery repeats.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
 
 from reconciler.runtime.requests import PlanPullRequest, Trigger
-from webhook.events import (
-    Event,
-    Ignored,
-    PayloadError,
-    Ping,
-    PullRequest,
-    Push,
-    changed_paths,
-    text,
-)
+from webhook.auth import sign, signature_problem
+from webhook.events import Event, Ignored, PayloadError, Ping, pull_request, push, text
+
+__all__ = ["NAME", "delivery", "event_name", "parse", "sign", "verify"]
 
 NAME = "github"
 SIGNATURE_HEADER = "x-hub-signature-256"
@@ -35,21 +27,11 @@ PLAN_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review
 MAX_LISTED_COMMITS = 2048
 
 
-def sign(secret: bytes, body: bytes) -> str:
-    """The header value GitHub sends for ``body``."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-
 def verify(secret: bytes, body: bytes, headers: dict[str, str]) -> str | None:
     """None when the signature holds, else why not."""
-    given = headers.get(SIGNATURE_HEADER)
-    if not given:
-        if headers.get("x-hub-signature"):
-            return "only X-Hub-Signature-256 (HMAC-SHA256) is accepted, not SHA-1 X-Hub-Signature"
-        return "missing X-Hub-Signature-256"
-    if not hmac.compare_digest(given.strip().encode(), sign(secret, body).encode()):
-        return "X-Hub-Signature-256 does not match the body"
-    return None
+    if not headers.get(SIGNATURE_HEADER) and headers.get("x-hub-signature"):
+        return "only X-Hub-Signature-256 (HMAC-SHA256) is accepted, not SHA-1 X-Hub-Signature"
+    return signature_problem("X-Hub-Signature-256", headers.get(SIGNATURE_HEADER), secret, body)
 
 
 def delivery(headers: dict[str, str], body: bytes) -> str | None:
@@ -65,16 +47,9 @@ def parse(event: str, payload: dict[str, Any], followed_branch: str | None,
     if event == "ping":
         return Ping(text(payload, "zen"))
     if event == "push":
-        ref, after = text(payload, "ref"), text(payload, "after")
-        if not ref or not after:
-            raise PayloadError("a push payload needs 'ref' and 'after'")
         commits = payload.get("commits")
         listed = isinstance(commits, list) and 0 < len(commits) < MAX_LISTED_COMMITS
-        return Push(
-            ref=ref, before=text(payload, "before"), after=after,
-            paths=tuple(changed_paths(commits)) if listed else None,
-            repository=text(payload, "repository", "full_name"),
-        )
+        return push(payload, listed, text(payload, "repository", "full_name"))
     if event == "pull_request":
         pr = payload.get("pull_request")
         number = payload.get("number")
@@ -90,10 +65,5 @@ def parse(event: str, payload: dict[str, Any], followed_branch: str | None,
             url=text(pr, "html_url"), title=text(pr, "title"),
             clone_url=text(pr, "head", "repo", "clone_url"), delivery=delivery_id,
         )
-        if action not in PLAN_ACTIONS:
-            return PullRequest(request, False, f"pull request action {action!r} changes no plan")
-        if followed_branch is not None and base_ref != followed_branch:
-            return PullRequest(request, False, f"pull request into {base_ref!r}; bosun follows "
-                               f"{followed_branch!r}")
-        return PullRequest(request, True)
+        return pull_request(request, PLAN_ACTIONS, followed_branch)
     return Ignored(f"GitHub event {event or '(none)'!r} is not used by bosun")

@@ -11,11 +11,11 @@ retry repeats) identifies the delivery. A push lists at most 20 commits;
 from __future__ import annotations
 
 import hashlib
-import hmac
 from typing import Any
 
 from reconciler.runtime.requests import PlanPullRequest, Trigger
-from webhook.events import Event, Ignored, PayloadError, PullRequest, Push, changed_paths, text
+from webhook.auth import same_token
+from webhook.events import Event, Ignored, PayloadError, pull_request, push, text
 
 NAME = "gitlab"
 TOKEN_HEADER = "x-gitlab-token"
@@ -27,7 +27,7 @@ def verify(secret: bytes, body: bytes, headers: dict[str, str]) -> str | None:
     given = headers.get(TOKEN_HEADER)
     if not given:
         return "missing X-Gitlab-Token"
-    if not hmac.compare_digest(given.encode(), secret):
+    if not same_token(given, secret):
         return "X-Gitlab-Token does not match"
     return None
 
@@ -44,18 +44,11 @@ def event_name(headers: dict[str, str]) -> str:
 def parse(event: str, payload: dict[str, Any], followed_branch: str | None,
           delivery_id: str) -> Event:
     if event in ("Push Hook", "Tag Push Hook"):
-        ref, after = text(payload, "ref"), text(payload, "after")
-        if not ref or not after:
-            raise PayloadError("a push payload needs 'ref' and 'after'")
         commits = payload.get("commits")
         total = payload.get("total_commits_count")
         listed = (isinstance(commits, list) and len(commits) > 0
                   and isinstance(total, int) and total <= len(commits))
-        return Push(
-            ref=ref, before=text(payload, "before"), after=after,
-            paths=tuple(changed_paths(commits)) if listed else None,
-            repository=text(payload, "project", "path_with_namespace"),
-        )
+        return push(payload, listed, text(payload, "project", "path_with_namespace"))
     if event == "Merge Request Hook":
         attrs = payload.get("object_attributes")
         if not isinstance(attrs, dict) or not isinstance(attrs.get("iid"), int):
@@ -70,10 +63,5 @@ def parse(event: str, payload: dict[str, Any], followed_branch: str | None,
             url=text(attrs, "url"), title=text(attrs, "title"),
             clone_url=text(attrs, "source", "git_http_url"), delivery=delivery_id,
         )
-        if action not in PLAN_ACTIONS:
-            return PullRequest(request, False, f"merge request action {action!r} changes no plan")
-        if followed_branch is not None and base_ref != followed_branch:
-            return PullRequest(request, False, f"merge request into {base_ref!r}; bosun follows "
-                               f"{followed_branch!r}")
-        return PullRequest(request, True)
+        return pull_request(request, PLAN_ACTIONS, followed_branch, noun="merge request")
     return Ignored(f"GitLab event {event or '(none)'!r} is not used by bosun")

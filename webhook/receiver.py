@@ -151,7 +151,8 @@ class Receiver:
             branch = watch.ref.removeprefix("refs/heads/") if watch.ref and \
                 watch.ref.startswith("refs/heads/") else None
             parsed: Event = self.forge.parse(event, payload, branch, delivery or "")
-        except (ValueError, PayloadError) as exc:
+        except (ValueError, PayloadError, RecursionError) as exc:
+            # RecursionError: a signed body nested deeper than the JSON decoder goes.
             reason = str(exc) if isinstance(exc, PayloadError) else "the body is not valid JSON"
             return await self._done(delivery, "bad_request", 400, error=reason)
         return await self._dispatch(parsed, watch, delivery, event)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from providers.caddy import gcpause, inputs
+from providers.caddy import inputs
 from providers.caddy.build import Built, build_gateway
 from providers.caddy.client import AdminClient, ConfigConflict
 from providers.caddy.config import extract, render, replace_scope
@@ -27,6 +27,7 @@ from providers.caddy.ids import ObjectId, Slot, parse_local
 from providers.caddy.state import remember_endpoint
 from providers.caddy.upstreams import HostContainers, observe_containers
 from providers.engine import EngineClients
+from reconciler import gcpause
 from reconciler.errors import ObserveError, TemporaryError
 from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.desired import DesiredState

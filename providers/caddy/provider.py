@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from providers.caddy import applier, gcpause, planner, state
+from providers.caddy import applier, planner, state
 from providers.caddy import health as health_checks
 from providers.caddy.embedded import EmbeddedCaddy
 from providers.engine import EngineClients
+from reconciler import gcpause
 from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.desired import DesiredState
 from reconciler.model.plan import Change, ChangeResult

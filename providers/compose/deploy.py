@@ -24,7 +24,7 @@ from typing import Any
 from providers.compose import swarm
 from providers.compose.cli import ComposeRun, base_env
 from providers.compose.health import evaluate
-from providers.compose.hosts import build_host_state, inspect_running
+from providers.compose.hosts import build_host_state, inspect_running, stack_host
 from providers.compose.observed import (
     CONFIG_HASH,
     DIGEST,
@@ -57,6 +57,8 @@ from reconciler.provider import ProviderContext
 
 POLL_SECONDS = 0.5
 UP_GRACE_SECONDS = 300.0
+# A moved stack whose new deployment is not healthy yet: its old one is looked at again.
+MOVE_RETRY_SECONDS = 30.0
 
 
 @dataclass
@@ -73,6 +75,7 @@ class StackDeployer:
         self.store = store
         self.ctx = ctx
         self.desired = desired
+        self._done: dict[ResourceRef, ChangeResult] = {}
 
     # -- reading ----------------------------------------------------------------
 
@@ -106,11 +109,47 @@ class StackDeployer:
     def apply(self, change: Change) -> ChangeResult:
         started = datetime.now(UTC)
         if change.action is ChangeAction.DELETE:
+            target = change.payload.get("moved_to")
+            why = self._not_moved_yet(change, str(target)) if target else None
+            if why is not None:
+                return ChangeResult(
+                    ref=change.ref, action=change.action, outcome=ChangeOutcome.FAILED,
+                    message=f"kept on host {change.payload.get('host')}: {why}",
+                    started_at=started, finished_at=datetime.now(UTC),
+                    data={"retry_after": MOVE_RETRY_SECONDS})
             writes = self._delete(change)
             return ChangeResult(ref=change.ref, action=change.action,
                                 outcome=ChangeOutcome.APPLIED, started_at=started,
                                 finished_at=datetime.now(UTC), writes=writes)
-        return self._up(change, started)
+        result = self._up(change, started)
+        self._done[change.ref] = result
+        return result
+
+    def _not_moved_yet(self, change: Change, target: str) -> str | None:
+        """Why the old deployment of a moved stack must stay; None once the one on
+        ``target`` is healthy (deployed in this batch, or found healthy now)."""
+        earlier = self._done.get(change.ref)
+        if earlier is not None and earlier.outcome is not ChangeOutcome.APPLIED:
+            return f"the deployment on host {target} did not become healthy"
+        res = self.desired.get(change.ref)
+        if res is None or not isinstance(res.document, Stack) \
+                or stack_host(res.document) != target:
+            return f"the stack is no longer declared on host {target}"
+        stack = res.document
+        failure = self.store.get(stack.name).failure
+        if failure is not None and failure.digest == res.digest:
+            return f"revision {failure.revision} failed on host {target}: {failure.reason}"
+        state, restarts = self.read(self.host(target), stack.name)
+        project = state.project(stack.name)
+        if not project.owned_by(self.ctx.owner):
+            return f"not deployed on host {target} yet"
+        facts = self.renderer.facts(stack_input(res, self.desired.root, self.ctx.secrets))
+        health = evaluate(project, facts.services, restarts=restarts,
+                          stopped=stack.spec.state is StackState.STOPPED)
+        if health.state not in (HealthState.HEALTHY, HealthState.SUSPENDED):
+            return (f"the deployment on host {target} is {health.state.value}: "
+                    f"{health.message or health.reason}")
+        return None
 
     def _runner(self, host: Host, inp: StackInput | None, project: str) -> ComposeRun:
         if inp is not None:
@@ -128,12 +167,28 @@ class StackDeployer:
         host = self.host(str(change.payload.get("host", "local")))
         prune = bool(change.payload.get("prune_volumes"))
         name = change.ref.name
+        # The plan may be older than this moment (a saved plan, a queued one):
+        # read the project again; a failed read raises, and only our own goes.
+        # (Volumes are listed by our owner label: any left are ours.)
+        project = self.read(host, name)[0].project(name)
+        if not project.exists:
+            if not (prune and project.volumes):
+                self.store.forget(name)
+                return 0
+        elif not project.owned_by(self.ctx.owner):
+            owners = sorted(project.owners() - {""}) or ["nobody (no bosun.owner label)"]
+            raise PermanentError(
+                f"project {name!r} on host {host.name} now belongs to {', '.join(owners)}; "
+                "not deleted", change.ref)
         if host.spec.mode is HostMode.SWARM:
             swarm.remove(self.clients.get(host), host, name, prune=prune, owner=self.ctx.owner)
         else:
             args = ["down", "--remove-orphans"] + (["--volumes"] if prune else [])
             self._runner(host, None, name).run(args, timeout=UP_GRACE_SECONDS)
-        self.store.forget(name)
+        if change.payload.get("moved_to"):
+            self.store.moved_off(name, host.name)  # the record of the new host stays
+        else:
+            self.store.forget(name)
         return 1
 
     def _deploy(self, host: Host, stack: Stack, inp: StackInput, model: dict[str, Any],
@@ -275,7 +330,10 @@ class StackDeployer:
                   started: datetime, writes: int, reason: str) -> ChangeResult:
         revision = str(self.desired.revision)
         previous = self.store.get(stack.name).healthy
-        can = stack.spec.rollback and previous is not None and previous.digest != res.digest
+        # A stack that moved is not rolled back on its new host: its last healthy
+        # deployment still runs on the old one, which stays until the move succeeds.
+        can = (stack.spec.rollback and previous is not None and previous.digest != res.digest
+               and previous.host == host.name)
         if not can or previous is None:
             self.store.save_failure(FailureRecord(
                 stack=stack.name, host=host.name, revision=revision, digest=res.digest,

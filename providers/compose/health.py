@@ -76,13 +76,7 @@ def evaluate(
             elif c.health == "starting" or (facts is not None and facts.healthcheck
                                             and c.health is None and c.running):
                 waiting.append(f"{name}: health starting")
-    if degraded:
-        return Health(state=HealthState.DEGRADED, reason="ServicesFailing",
-                      message="; ".join(degraded))
-    if waiting:
-        return Health(state=HealthState.PROGRESSING, reason="Starting",
-                      message="; ".join(waiting))
-    return Health(state=HealthState.HEALTHY)
+    return _verdict(degraded, waiting)
 
 
 def evaluate_swarm(project: Project, services: Mapping[str, ServiceFacts] | None) -> Health:
@@ -104,6 +98,11 @@ def evaluate_swarm(project: Project, services: Mapping[str, ServiceFacts] | None
             degraded.append(f"{name}: {len(failed)} failed tasks ({last})")
         else:
             waiting.append(f"{name}: {have} of {want} tasks running")
+    return _verdict(degraded, waiting)
+
+
+def _verdict(degraded: list[str], waiting: list[str]) -> Health:
+    """Degraded when a service fails, Progressing while one starts, else Healthy."""
     if degraded:
         return Health(state=HealthState.DEGRADED, reason="ServicesFailing",
                       message="; ".join(degraded))

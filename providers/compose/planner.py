@@ -12,9 +12,8 @@ warning. An unchanged stack costs no render and no subprocess: its render
 facts come from the cache and are compared with the labels of the one
 container list.
 
-Safety: a host whose read failed plans nothing; deleting every stack of a
-host whose repository declares none needs ``--allow-empty``; deleting more
-than ``MAX_DELETES`` stacks at once needs ``--force``.
+Safety: a host whose read failed plans nothing. Deletes (stacks removed,
+absent, moved to another host) and their thresholds are in ``deletes``.
 """
 
 from __future__ import annotations
@@ -22,12 +21,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from providers.compose.deletes import PROVIDER, delete_change, plan_deletes
 from providers.compose.hosts import stack_host
 from providers.compose.observed import (
     CONFIG_HASH,
     DIGEST,
     IMAGE_DIGEST,
-    RESOURCE,
     ComposeObservation,
     HostState,
     Project,
@@ -35,17 +34,14 @@ from providers.compose.observed import (
 from providers.compose.render import Renderer, RenderFacts, display_model, stack_input
 from providers.compose.store import StackStore
 from providers.compose.target import StackLabels, service_files, stack_labels
-from reconciler.errors import BosunError, UnsafePlanError
-from reconciler.model.common import Kind, ResourceRef
+from reconciler.errors import BosunError
+from reconciler.model.common import Kind
 from reconciler.model.desired import DesiredResource, DesiredState
 from reconciler.model.diff import diff_values
 from reconciler.model.kinds import Stack, StackState
 from reconciler.model.plan import Change, ChangeAction, FieldDiff, PlanError, PlanWarning
 from reconciler.provider import PlanOutcome, ProviderContext
 
-PROVIDER = "compose"
-# Deleting more stacks than this in one plan needs --force.
-MAX_DELETES = 5
 MAX_REASON = 200
 
 HashFn = Callable[[DesiredResource, RenderFacts, StackLabels], dict[str, str]]
@@ -223,7 +219,7 @@ def plan_stacks(
             continue
         if change is not None:
             outcome.changes.append(change)
-    _plan_deletes(desired, observed, ctx, declared, outcome)
+    plan_deletes(desired, observed, ctx, declared, outcome, renderer, store)
     return outcome
 
 
@@ -240,11 +236,19 @@ def _plan_one(
             message=f"project {stack.name!r} on host {host.name} belongs to bosun owner "
             f"{', '.join(sorted(owners))!r}; not touched"))
         return None
+    if project.exists and not owners:
+        # Deployed by hand (or by another tool) under the stack's name: not bosun's
+        # to recreate or delete. `docker compose -p <name> down` hands it over.
+        outcome.errors.append(PlanError(
+            ref=res.ref, provider=PROVIDER,
+            message=f"project {stack.name!r} on host {host.name} was not deployed by bosun "
+            "(no bosun.owner label); not touched"))
+        return None
     payload = {"host": host.name}
     if stack.spec.state is StackState.ABSENT:
         if not project.exists:
             return None
-        return _delete(res.ref, project, "state: absent in the repository",
+        return delete_change(res.ref, project, "state: absent in the repository",
                        prune=stack.spec.prune.volumes, payload=payload)
     inp = stack_input(res, desired.root, ctx.secrets)
     facts = renderer.facts(inp)
@@ -317,49 +321,3 @@ def _plan_one(
         payload={**payload, "services": services, "recreate": sorted(verdict.recreate),
                  "drift": sorted(verdict.drift), "stop": verdict.stop},
     )
-
-
-def _delete(ref: ResourceRef, project: Project, reason: str, *, prune: bool,
-            payload: dict[str, str]) -> Change:
-    details = [f"container {c.name}" for c in project.containers]
-    details += [f"network {n.name}" for n in project.networks]
-    details += [f"swarm service {s.name}" for s in project.services]
-    if prune:
-        details += [f"volume {v.name} (prune: volumes)" for v in project.volumes]
-    elif project.volumes:
-        details.append(f"kept: volumes {', '.join(v.name for v in project.volumes)}")
-    return Change(action=ChangeAction.DELETE, ref=ref, provider=PROVIDER, reason=reason,
-                  details=tuple(details), payload={**payload, "prune_volumes": prune})
-
-
-def _plan_deletes(desired: DesiredState, observed: ComposeObservation, ctx: ProviderContext,
-                  declared: dict[str, set[str]], outcome: PlanOutcome) -> None:
-    deletes: list[Change] = []
-    per_host: dict[str, int] = {}
-    for host_name, host in sorted(observed.hosts.items()):
-        names = declared.get(host_name, set())
-        for project in host.projects.values():
-            if project.name in names or not project.exists or not project.owned_by(ctx.owner):
-                continue
-            resources = {c.labels.get(RESOURCE) for c in project.containers}
-            resources |= {n.labels.get(RESOURCE) for n in project.networks}
-            resources |= {s.labels.get(RESOURCE) for s in project.services}
-            if resources != {f"Stack/{project.name}"}:
-                continue
-            if any(r.ref == ResourceRef(kind=Kind.STACK, name=project.name)
-                   for r in desired.of_kind(Kind.STACK)):
-                continue  # declared on another host: that host's plan moves it
-            deletes.append(_delete(ResourceRef(kind=Kind.STACK, name=project.name), project,
-                                   f"removed from the repository (was on host {host_name})",
-                                   prune=False, payload={"host": host_name}))
-            per_host[host_name] = per_host.get(host_name, 0) + 1
-    for host_name, count in sorted(per_host.items()):
-        if not declared.get(host_name) and not ctx.options.allow_empty:
-            raise UnsafePlanError(
-                f"the repository declares no stack on host {host_name}: the plan would "
-                f"delete all {count} of bosun's stacks there", "--allow-empty")
-    total = len(deletes) + sum(1 for c in outcome.changes if c.action is ChangeAction.DELETE)
-    if total > MAX_DELETES and not ctx.options.force:
-        raise UnsafePlanError(
-            f"the plan deletes {total} stacks at once (more than {MAX_DELETES})", "--force")
-    outcome.changes.extend(deletes)

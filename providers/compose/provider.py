@@ -9,21 +9,20 @@ and their cache), ``planner``, ``deploy`` (apply, health wait, rollback),
 from __future__ import annotations
 
 import json
-import threading
 import weakref
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from providers.compose.deletes import PROVIDER
 from providers.compose.deploy import StackDeployer
 from providers.compose.describe import describe_stacks
 from providers.compose.health import evaluate
 from providers.compose.hosts import desired_hosts, observe_hosts, stack_host
 from providers.compose.observed import ComposeObservation
-from providers.compose.planner import PROVIDER, plan_stacks
+from providers.compose.planner import plan_stacks
 from providers.compose.render import (
-    RenderCache,
     Renderer,
+    Renderers,
     RenderFacts,
     input_key,
     stack_input,
@@ -48,19 +47,12 @@ class ComposeProvider:
         self.clients = clients or EngineClients()
         # The API clients' sockets close with the provider, not at interpreter exit.
         weakref.finalize(self, self.clients.close)
-        self._renderers: dict[Path, Renderer] = {}
-        self._lock = threading.Lock()
+        self._renderers = Renderers()
 
     # -- state folder ---------------------------------------------------------
 
     def renderer(self, ctx: ProviderContext) -> Renderer:
-        folder = ctx.state_dir / "compose" / "renders"
-        with self._lock:
-            found = self._renderers.get(folder)
-            if found is None:
-                found = Renderer(RenderCache(folder))
-                self._renderers[folder] = found
-            return found
+        return self._renderers.of(ctx.state_dir)
 
     def store(self, ctx: ProviderContext) -> StackStore:
         if ctx.kv is not None:

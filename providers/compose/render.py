@@ -389,3 +389,20 @@ class Renderer:
                 self._models.clear()  # a long-running agent keeps only recent renders
             self._models[key] = model
         return model
+
+
+class Renderers:
+    """One ``Renderer`` per state folder (its cache under ``compose/renders``), kept by
+    the compose and scheduler providers: both render the same stacks."""
+
+    def __init__(self) -> None:
+        self._found: dict[Path, Renderer] = {}
+        self._lock = threading.Lock()
+
+    def of(self, state_dir: Path) -> Renderer:
+        folder = state_dir / "compose" / "renders"
+        with self._lock:
+            found = self._found.get(folder)
+            if found is None:
+                found = self._found[folder] = Renderer(RenderCache(folder))
+            return found

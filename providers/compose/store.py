@@ -4,8 +4,9 @@ apply -> **store** -> plan / health / rollback
 
 Per stack: the last model that became healthy (for rollback), the last failed
 revision (so that a failed revision is reported Degraded and not retried until
-the stack changes), and the host it was deployed to (so that a stack removed
-from the repository is still found). Models are stored with secret values
+the stack changes), the host it was deployed to (so that a stack removed
+from the repository is still found) and the hosts it moved away from while
+its old deployment may still run there. Models are stored with secret values
 replaced by placeholders that name the secret; a rollback resolves them again.
 
 ``KVStackStore`` keeps them in the state store of ``bosun serve`` (the
@@ -58,6 +59,9 @@ class StackEntry(Frozen):
     host: str | None = None
     healthy: HealthyRecord | None = None
     failure: FailureRecord | None = None
+    left_on: tuple[str, ...] = Field(
+        default=(), description="Hosts the stack moved away from whose old deployment may "
+        "still run (removed once the new one is healthy).")
 
 
 class StackStore(Protocol):
@@ -67,86 +71,40 @@ class StackStore(Protocol):
 
     def save_failure(self, record: FailureRecord) -> None: ...
 
+    def moved_off(self, stack: str, host: str) -> None: ...
+
     def forget(self, stack: str) -> None: ...
 
     def hosts(self) -> set[str]: ...
 
 
-class FileStackStore:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+class _Records:
+    """What both stores do; they differ in where an entry is kept (``_load``, ``_put``)."""
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
 
-    def _path(self, stack: str) -> Path:
-        return self.folder / f"{stack}.json"
-
-    def get(self, stack: str) -> StackEntry:
-        try:
-            return StackEntry.model_validate_json(self._path(stack).read_bytes())
-        except FileNotFoundError:
-            return StackEntry()
-        except (OSError, ValueError):
-            # A corrupt record loses rollback for that stack, nothing else.
-            return StackEntry()
-
-    def _write(self, stack: str, entry: StackEntry) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self._path(stack)
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(entry.model_dump_json(), encoding="utf-8")
-        tmp.chmod(0o600)
-        tmp.replace(path)
-
-    def save_healthy(self, record: HealthyRecord) -> None:
-        with self._lock:
-            self._write(record.stack, StackEntry(host=record.host, healthy=record, failure=None))
-
-    def save_failure(self, record: FailureRecord) -> None:
-        with self._lock:
-            entry = self.get(record.stack)
-            self._write(record.stack, entry.model_copy(
-                update={"failure": record, "host": entry.host or record.host}))
-
-    def forget(self, stack: str) -> None:
-        with self._lock:
-            self._path(stack).unlink(missing_ok=True)
-
-    def hosts(self) -> set[str]:
-        out: set[str] = set()
-        if not self.folder.is_dir():
-            return out
-        for path in self.folder.glob("*.json"):
-            entry = self.get(path.stem)
-            if entry.host:
-                out.add(entry.host)
-        return out
-
-
-KV_NAMESPACE = "compose.stacks"
-
-
-class KVStackStore:
-    """The same records in the runtime's key-value store, keyed ``Stack/<name>``."""
-
-    def __init__(self, kv: KeyValueStore) -> None:
-        self.kv = kv
-        self._lock = threading.Lock()
-
-    def get(self, stack: str) -> StackEntry:
-        value = self.kv.kv_get(KV_NAMESPACE, f"Stack/{stack}")
-        if value is None:
-            return StackEntry()
-        try:
-            return StackEntry.model_validate(value)
-        except ValueError:
-            return StackEntry()
+    def _load(self, stack: str) -> StackEntry | None:
+        raise NotImplementedError
 
     def _put(self, stack: str, entry: StackEntry) -> None:
-        self.kv.kv_put(KV_NAMESPACE, f"Stack/{stack}", entry.model_dump(mode="json"))
+        raise NotImplementedError
+
+    def _drop(self, stack: str) -> None:
+        raise NotImplementedError
+
+    def _entries(self) -> list[StackEntry]:
+        raise NotImplementedError
+
+    def get(self, stack: str) -> StackEntry:
+        return self._load(stack) or StackEntry()
 
     def save_healthy(self, record: HealthyRecord) -> None:
         with self._lock:
-            self._put(record.stack, StackEntry(host=record.host, healthy=record, failure=None))
+            entry = self.get(record.stack)
+            left = set(entry.left_on) | ({entry.host} if entry.host else set())
+            self._put(record.stack, StackEntry(host=record.host, healthy=record, failure=None,
+                                               left_on=tuple(sorted(left - {record.host}))))
 
     def save_failure(self, record: FailureRecord) -> None:
         with self._lock:
@@ -154,14 +112,86 @@ class KVStackStore:
             self._put(record.stack, entry.model_copy(
                 update={"failure": record, "host": entry.host or record.host}))
 
+    def moved_off(self, stack: str, host: str) -> None:
+        """The old deployment on ``host`` is gone."""
+        with self._lock:
+            entry = self.get(stack)
+            if host in entry.left_on:
+                self._put(stack, entry.model_copy(
+                    update={"left_on": tuple(h for h in entry.left_on if h != host)}))
+
     def forget(self, stack: str) -> None:
         with self._lock:
-            self.kv.kv_delete(KV_NAMESPACE, f"Stack/{stack}")
+            self._drop(stack)
 
     def hosts(self) -> set[str]:
+        """Every host a stack was deployed to and may still run on."""
         out: set[str] = set()
-        for value in self.kv.kv_items(KV_NAMESPACE).values():
-            host = value.get("host") if isinstance(value, dict) else None
-            if isinstance(host, str) and host:
-                out.add(host)
+        for entry in self._entries():
+            out.update(h for h in (entry.host, *entry.left_on) if h)
         return out
+
+
+class FileStackStore(_Records):
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+
+    def _path(self, stack: str) -> Path:
+        return self.folder / f"{stack}.json"
+
+    def _load(self, stack: str) -> StackEntry | None:
+        try:
+            return StackEntry.model_validate_json(self._path(stack).read_bytes())
+        except (OSError, ValueError):
+            # Missing, or corrupt: that loses rollback for that stack, nothing else.
+            return None
+
+    def _put(self, stack: str, entry: StackEntry) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self._path(stack)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(entry.model_dump_json(), encoding="utf-8")
+        tmp.chmod(0o600)
+        tmp.replace(path)
+
+    def _drop(self, stack: str) -> None:
+        self._path(stack).unlink(missing_ok=True)
+
+    def _entries(self) -> list[StackEntry]:
+        if not self.folder.is_dir():
+            return []
+        return [e for p in self.folder.glob("*.json") if (e := self._load(p.stem)) is not None]
+
+
+KV_NAMESPACE = "compose.stacks"
+
+
+class KVStackStore(_Records):
+    """The same records in the runtime's key-value store, keyed ``Stack/<name>``."""
+
+    def __init__(self, kv: KeyValueStore) -> None:
+        super().__init__()
+        self.kv = kv
+
+    def _load(self, stack: str) -> StackEntry | None:
+        return _entry(self.kv.kv_get(KV_NAMESPACE, f"Stack/{stack}"))
+
+    def _put(self, stack: str, entry: StackEntry) -> None:
+        self.kv.kv_put(KV_NAMESPACE, f"Stack/{stack}", entry.model_dump(mode="json"))
+
+    def _drop(self, stack: str) -> None:
+        self.kv.kv_delete(KV_NAMESPACE, f"Stack/{stack}")
+
+    def _entries(self) -> list[StackEntry]:
+        found = (_entry(v) for v in self.kv.kv_items(KV_NAMESPACE).values())
+        return [e for e in found if e is not None]
+
+
+def _entry(value: object) -> StackEntry | None:
+    if value is None:
+        return None
+    try:
+        return StackEntry.model_validate(value)
+    except ValueError:
+        return None

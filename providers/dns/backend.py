@@ -40,6 +40,18 @@ class PartialWrite(TemporaryError):
         self.accepted = accepted
 
 
+class ZoneServer:
+    """What both backends know of their zone: its resource, origin and time limits."""
+
+    def __init__(self, resource: str, origin: dns.name.Name, read_timeout: float = READ_TIMEOUT,
+                 write_timeout: float = WRITE_TIMEOUT) -> None:
+        self.resource = resource
+        self.origin = origin
+        self.read_timeout = read_timeout
+        self.write_timeout = write_timeout
+        self.ref = ResourceRef(kind=Kind.DNS_ZONE, name=resource)
+
+
 class ZoneBackend(Protocol):
     origin: dns.name.Name
 

@@ -23,29 +23,24 @@ import dns.rdataclass
 import dns.rdatatype
 import httpx
 
-from providers.dns.backend import READ_TIMEOUT, WRITE_TIMEOUT
+from providers.dns.backend import READ_TIMEOUT, WRITE_TIMEOUT, ZoneServer
 from providers.dns.observation import ZoneRecords
 from providers.dns.records import RecordSet, SetEdit, SetKey, absolute_name, describe, fqdn
 from reconciler.errors import ObserveError, PermanentError, TemporaryError
-from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.dnsvalues import canonical
 from reconciler.model.sensitive import Sensitive
 
 API_PREFIX = "/api/v1/servers"
 
 
-class PowerDNSZone:
+class PowerDNSZone(ZoneServer):
     def __init__(self, resource: str, origin: dns.name.Name, api: str, server_id: str,
                  api_key: Sensitive | None, read_timeout: float = READ_TIMEOUT,
                  write_timeout: float = WRITE_TIMEOUT) -> None:
-        self.resource = resource
-        self.origin = origin
+        super().__init__(resource, origin, read_timeout, write_timeout)
         self.api = api.rstrip("/")
         self.server_id = server_id
         self.api_key = api_key
-        self.read_timeout = read_timeout
-        self.write_timeout = write_timeout
-        self.ref = ResourceRef(kind=Kind.DNS_ZONE, name=resource)
 
     @property
     def path(self) -> str:

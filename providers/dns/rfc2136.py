@@ -31,12 +31,11 @@ import dns.rdatatype
 import dns.tsig
 
 from providers.dns.axfr import BadResponse, MissingSOA, TransferRefused, receive, transfer
-from providers.dns.backend import READ_TIMEOUT, WRITE_TIMEOUT, PartialWrite
+from providers.dns.backend import READ_TIMEOUT, WRITE_TIMEOUT, PartialWrite, ZoneServer
 from providers.dns.observation import ZoneRecords
 from providers.dns.records import SetEdit
 from providers.dns.update import TooLarge, Update, update_messages
 from reconciler.errors import ObserveError, PermanentError, ProviderError, TemporaryError
-from reconciler.model.common import Kind, ResourceRef
 
 _PREREQ_FAILED = {
     dns.rcode.NXRRSET: "a record set the plan expected is gone or different",
@@ -46,18 +45,14 @@ _PREREQ_FAILED = {
 }
 
 
-class RFC2136Zone:
+class RFC2136Zone(ZoneServer):
     def __init__(self, resource: str, origin: dns.name.Name, host: str, port: int,
                  key: dns.tsig.Key | None, read_timeout: float = READ_TIMEOUT,
                  write_timeout: float = WRITE_TIMEOUT) -> None:
-        self.resource = resource
-        self.origin = origin
+        super().__init__(resource, origin, read_timeout, write_timeout)
         self.host = host
         self.port = port
         self.key = key
-        self.read_timeout = read_timeout
-        self.write_timeout = write_timeout
-        self.ref = ResourceRef(kind=Kind.DNS_ZONE, name=resource)
 
     @property
     def where(self) -> str:

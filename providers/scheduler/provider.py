@@ -20,9 +20,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
-from providers.compose.render import RenderCache, Renderer
+from providers.compose.render import Renderers
 from providers.engine import EngineClients
 from providers.scheduler.cleanup import remove_leftovers
 from providers.scheduler.engine import ScheduleEngine
@@ -55,7 +54,7 @@ class SchedulerProvider:
     def __init__(self, clients: EngineClients | None = None) -> None:
         self.clients = clients or EngineClients()
         self.engine: ScheduleEngine | None = None
-        self._renderers: dict[Path, Renderer] = {}
+        self._renderers = Renderers()
         self._lock = threading.Lock()
         self._cleaned = False
 
@@ -68,15 +67,6 @@ class SchedulerProvider:
                                "without one here")
         return JobBook(kv)
 
-    def _renderer(self, ctx: ProviderContext) -> Renderer:
-        folder = ctx.state_dir / "compose" / "renders"
-        with self._lock:
-            found = self._renderers.get(folder)
-            if found is None:
-                found = Renderer(RenderCache(folder))
-                self._renderers[folder] = found
-            return found
-
     def _hand_over(self, desired: DesiredState, ctx: ProviderContext) -> None:
         """Give the running scheduler the repository and secrets of the latest reconcile
         (from ``apply`` and ``health``: what was reconciled, not what was only planned)."""
@@ -85,7 +75,8 @@ class SchedulerProvider:
             return
         instance = short(digest(str(ctx.state_dir.resolve())))
         rc = RunContext(desired=desired, ctx=ctx, clients=self.clients,
-                        renderer=self._renderer(ctx), host=engine.host, instance=instance)
+                        renderer=self._renderers.of(ctx.state_dir), host=engine.host,
+                        instance=instance)
         engine.set_context(rc)
         with self._lock:
             first, self._cleaned = not self._cleaned, True

@@ -10,7 +10,6 @@ every trigger.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,7 +34,7 @@ from reconciler.api.models import (
 )
 from reconciler.logs import scrub
 from reconciler.model.common import Kind, ResourceRef
-from reconciler.model.sensitive import Sensitive
+from reconciler.model.sensitive import Sensitive, same_token
 from reconciler.model.status import HealthState, Sync
 from reconciler.runtime import ReconcileRequest, Runtime, Trigger
 from reconciler.state import EventLevel, RunState, StateStore
@@ -251,8 +250,7 @@ def reconcile_handler(config: ApiConfig) -> Handler:
         header = request.headers.get("authorization", "")
         scheme, _, given = header.partition(" ")
         expected = config.token.reveal().encode()
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
-                                                                 expected):
+        if scheme.lower() != "bearer" or not same_token(given.strip(), expected):
             raise ApiError(401, "a valid 'Authorization: Bearer <token>' header is required",
                            headers={"WWW-Authenticate": 'Bearer realm="bosun"'})
         runtime: Runtime = request.app.state.runtime

@@ -63,34 +63,17 @@ def _seconds(text: str) -> float:
         raise click.BadParameter(str(exc)) from None
 
 
-def _api_token(file: Path | None) -> Sensitive | None:
-    """The API token from a file (a mounted Secret) or $BOSUN_API_TOKEN; None: read-only."""
-    if file is None and not os.environ.get(API_TOKEN_ENV, "").strip():
-        return None
+def _secret(file: Path | None, env: str, what: str) -> Sensitive | None:
+    """A secret from a file (a mounted Secret) or ``$env``; None when neither gives one."""
     if file is not None:
         try:
             value = file.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            fail(f"cannot read the API token file {file}: {exc.strerror}")
+            fail(f"cannot read the {what} file {file}: {exc.strerror}")
         if not value:
-            fail(f"the API token file {file} is empty")
+            fail(f"the {what} file {file} is empty")
     else:
-        value = os.environ[API_TOKEN_ENV].strip()
-    token = Sensitive(value)
-    logs.register(token)
-    return token
-
-
-def _webhook_secret(file: Path | None) -> Sensitive | None:
-    if file is not None:
-        try:
-            value = file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            fail(f"cannot read the webhook secret file {file}: {exc.strerror}")
-        if not value:
-            fail(f"the webhook secret file {file} is empty")
-    else:
-        value = os.environ.get(SECRET_ENV, "").strip()
+        value = os.environ.get(env, "").strip()
         if not value:
             return None
     secret = Sensitive(value)
@@ -173,11 +156,12 @@ def serve(ctx: click.Context, repo: str | None, branch: str | None, tag: str | N
     from reconciler.changecontrol import ChangeControl
 
     ChangeControl(runtime).install()  # plans on pull requests, bosun/apply statuses
-    secret = _webhook_secret(webhook_secret_file)
+    secret = _secret(webhook_secret_file, SECRET_ENV, "webhook secret")
     status_service = attach_status(cycle, store, status_branch=status_branch, agent=agent)
     app = build_app(runtime, store, WebhookConfig(secret=secret, max_bytes=webhook_max_bytes),
                     extra_routes=schedule_routes())
-    mount_api(app, status_service.feed, ApiConfig(token=_api_token(api_token_file)))
+    token = _secret(api_token_file, API_TOKEN_ENV, "API token")
+    mount_api(app, status_service.feed, ApiConfig(token=token))
     service = Service(runtime, app, host, port)
     log = logging.getLogger("bosun.serve")
     log.info("following %s; state in %s", source.describe(), state)

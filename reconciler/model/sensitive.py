@@ -90,3 +90,20 @@ def redacted(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(redacted(v) for v in value)
     return value
+
+
+def header_bytes(value: str) -> bytes:
+    """A request header's value as sent on the wire.
+
+    ASGI servers decode header bytes as latin-1; encoding back gives the bytes
+    a sender sent (a non-ASCII token arrives as UTF-8 bytes).
+    """
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:  # not from a request: text given by a caller
+        return value.encode()
+
+
+def same_token(given: str, secret: bytes) -> bool:
+    """Whether a header value is ``secret``, compared in constant time."""
+    return hmac.compare_digest(header_bytes(given), secret)

@@ -91,11 +91,12 @@ class ReconcileCycle:
             metrics.SOURCE_FETCHES.labels(result="failed").inc()
             metrics.SOURCE_UP.set(0)
             previous = self.store.source(self.source_name)
-            self.store.set_source(self.source_name, self.source.display_url, ref, ok=False,
-                                  message=message)
+            # The event first: whoever sees the source failed finds why in the events.
             if previous is None or previous.state.value == "ok" or previous.message != message:
                 self.store.add_event("source", f"cannot read the source: {message}",
                                      level=EventLevel.ERROR)
+            self.store.set_source(self.source_name, self.source.display_url, ref, ok=False,
+                                  message=message)
             log.error("source %s: %s", self.source.display_url, message)
             return CycleResult(RunState.FAILED, message=message, retry_after=5.0)
         metrics.SOURCE_FETCHES.labels(result="ok").inc()

@@ -142,6 +142,15 @@ def resource_statuses(
         if mine:
             out.history.append((ref, _entry(revision, res.digest, mine, started, now)))
 
+    def unconfirmed(ref: ResourceRef) -> str:
+        """Why a resource gone from the repository may still run: its provider could
+        not read where it lives (an engine, a gateway, a zone), so planned no delete."""
+        for err in plan.errors:
+            if ref.kind in managed.get(err.provider, frozenset()) and (
+                    err.ref is None or err.ref.kind is not ref.kind):
+                return err.message
+        return ""
+
     desired_refs = set(desired.refs())
     for ref, prev in previous.items():
         if ref in desired_refs:
@@ -158,6 +167,13 @@ def resource_statuses(
                                  message=suspended[ref]) if ref in suspended else
                 Health(state=HealthState.UNKNOWN, reason="PendingDeletion",
                        message="removed from the repository; not deleted yet"),
+                "history": (),
+            }))
+        elif not deleted and (why := unconfirmed(ref)):
+            out.statuses.append(prev.model_copy(update={
+                "sync": Sync.UNKNOWN,
+                "health": Health(state=HealthState.UNKNOWN, reason="NotObserved",
+                                 message=f"removed from the repository; not checked: {why}"),
                 "history": (),
             }))
         else:

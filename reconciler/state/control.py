@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from datetime import datetime
 from typing import Any
 
 from reconciler.model.common import ResourceRef
-from reconciler.state.db import Database, _now
+from reconciler.state.db import Database, Key, Writer, _now
 from reconciler.state.records import EventLevel, EventRecord, SuspendedRecord
 
 SUSPENDED_FILE = "suspended.json"
@@ -31,7 +30,7 @@ class ControlTables(Database):
             cur = db.execute(
                 "INSERT INTO events (at, level, kind, ref, message, data) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (_now(), level.value, kind, str(ref) if ref else None, message,
+                (_now(), level, Key(kind), Key(str(ref)) if ref else None, message,
                  json.dumps(data or {}, default=str)),
             )
             event_id = int(cur.lastrowid or 0)
@@ -64,7 +63,7 @@ class ControlTables(Database):
             cur = db.execute(
                 "INSERT OR IGNORE INTO deliveries (provider, delivery, received_at, event) "
                 "VALUES (?, ?, ?, ?)",
-                (provider, delivery, _now(), event),
+                (Key(provider), Key(delivery), _now(), Key(event)),
             )
             fresh = cur.rowcount == 1
             if fresh:
@@ -78,7 +77,7 @@ class ControlTables(Database):
     def set_delivery_result(self, provider: str, delivery: str, result: str) -> None:
         with self._tx() as db:
             db.execute("UPDATE deliveries SET result = ? WHERE provider = ? AND delivery = ?",
-                       (result, provider, delivery))
+                       (result, Key(provider), Key(delivery)))
 
     def deliveries(self, limit: int = 50) -> list[dict[str, str]]:
         rows = self._query("SELECT * FROM deliveries ORDER BY received_at DESC LIMIT ?",
@@ -93,7 +92,14 @@ class ControlTables(Database):
         return json.loads(rows[0]["value"]) if rows else None
 
     def kv_put(self, namespace: str, key: str, value: Any) -> None:
-        with self._tx() as db:
+        """Store a provider's value as given: it must hold no secret value.
+
+        Not scrubbed like every other row: these are machine-readable records
+        (a model to roll back to) that a coincidental replacement would break,
+        so providers keep secrets out themselves (compose stores placeholders
+        naming the secret, the scheduler references).
+        """
+        with self._tx(scrub=False) as db:
             db.execute(
                 """INSERT INTO kv (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
                    ON CONFLICT (namespace, key) DO UPDATE SET value=excluded.value,
@@ -103,7 +109,8 @@ class ControlTables(Database):
 
     def kv_delete(self, namespace: str, key: str) -> None:
         with self._tx() as db:
-            db.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
+            db.execute("DELETE FROM kv WHERE namespace = ? AND key = ?",
+                       (Key(namespace), Key(key)))
 
     def kv_items(self, namespace: str) -> dict[str, Any]:
         rows = self._query("SELECT key, value FROM kv WHERE namespace = ? ORDER BY key",
@@ -116,7 +123,7 @@ class ControlTables(Database):
         """Suspend ``ref``; False when it already was."""
         with self._tx() as db:
             cur = db.execute("INSERT OR IGNORE INTO suspended (ref, since, reason) "
-                             "VALUES (?, ?, ?)", (str(ref), _now(), reason))
+                             "VALUES (?, ?, ?)", (Key(str(ref)), _now(), reason))
             changed = cur.rowcount == 1
             if changed:
                 self._bump(db)
@@ -128,7 +135,7 @@ class ControlTables(Database):
         """Resume ``ref``; False when it was not suspended."""
         with self._tx() as db:
             changed = db.execute("DELETE FROM suspended WHERE ref = ?",
-                                 (str(ref),)).rowcount == 1
+                                 (Key(str(ref)),)).rowcount == 1
             if changed:
                 self._bump(db)
         if changed:
@@ -154,7 +161,7 @@ class ControlTables(Database):
         return int(rows[0]["value"]) if rows else 0
 
     @staticmethod
-    def _bump(db: sqlite3.Connection) -> None:
+    def _bump(db: Writer) -> None:
         db.execute(
             """INSERT INTO meta (key, value) VALUES ('control_version', '1')
                ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"""

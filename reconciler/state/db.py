@@ -16,11 +16,13 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from reconciler import logs
 from reconciler.errors import BosunError
 from reconciler.state.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -30,12 +32,58 @@ DB_FILE = "state.db"
 BUSY_TIMEOUT = 10.0
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
+class Key(str):
+    """A parameter that identifies (a ref, a name, a revision, a time): never scrubbed.
+
+    Identities come from the repository, Git and the clock, never from a
+    resolved value; scrubbing a coincidental substring of one (a password
+    ``admin`` inside ``Stack/admin``) would only make the row unreadable.
+    Enum members are left alone the same way.
+    """
+
+    __slots__ = ()
+
+
+def _now() -> Key:
+    return Key(datetime.now(UTC).isoformat())
 
 
 def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def _clean_one(value: Any) -> Any:
+    if isinstance(value, str) and not isinstance(value, Key | Enum):
+        return logs.scrub_stored(value)
+    return value
+
+
+def _clean(args: Sequence[Any] | Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
+    if isinstance(args, Mapping):
+        return {k: _clean_one(v) for k, v in args.items()}
+    return tuple(_clean_one(v) for v in args)
+
+
+class Writer:
+    """A transaction's connection: every text it writes is scrubbed of secret values
+    (but ``Key`` and enum parameters; see ``logs.scrub_stored`` for JSON).
+
+    Scrubbing at write time, not only when rows are shown: rows are served
+    again after a restart, before the secrets are resolved (and so known to
+    the scrubber) anew.
+    """
+
+    __slots__ = ("_db", "_scrub")
+
+    def __init__(self, db: sqlite3.Connection, scrub: bool = True) -> None:
+        self._db = db
+        self._scrub = scrub
+
+    def execute(self, sql: str, args: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
+        return self._db.execute(sql, _clean(args) if self._scrub else args)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        return self._db.executemany(sql, (_clean(r) if self._scrub else r for r in rows))
 
 
 class StoreError(Exception):
@@ -141,11 +189,11 @@ class Database:
             self._db.close()
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, scrub: bool = True) -> Iterator[Writer]:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
+                yield Writer(self._db, scrub)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise

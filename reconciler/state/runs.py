@@ -15,7 +15,7 @@ from typing import Any
 from reconciler.model.common import ResourceRef
 from reconciler.model.source import Revision
 from reconciler.model.status import Health, HealthState, HistoryEntry, ResourceStatus, Sync
-from reconciler.state.db import Database, _now, _time
+from reconciler.state.db import Database, Key, _now, _time
 from reconciler.state.records import (
     RevisionRecord,
     RunRecord,
@@ -46,14 +46,15 @@ class RunsTables(Database):
                      revision=COALESCE(excluded.revision, sources.revision),
                      checked_at=excluded.checked_at,
                      succeeded_at=COALESCE(excluded.succeeded_at, sources.succeeded_at)""",
-                (name, url, ref, state.value, message, str(revision) if revision else None,
-                 now, now if ok else None),
+                (Key(name), url, Key(ref), state, message,
+                 Key(str(revision)) if revision else None, now, now if ok else None),
             )
             if ok and revision is not None:
                 db.execute(
                     """INSERT OR IGNORE INTO revisions (source, revision, ref, sha, message,
                                                         seen_at) VALUES (?, ?, ?, ?, ?, ?)""",
-                    (name, str(revision), revision.ref, revision.sha, revision.message, now),
+                    (Key(name), Key(str(revision)), Key(revision.ref), Key(revision.sha or ""),
+                     revision.message, now),
                 )
         found = self.source(name)
         assert found is not None
@@ -82,7 +83,8 @@ class RunsTables(Database):
             cur = db.execute(
                 "INSERT INTO runs (revision, trigger, state, started_at, desired_digest) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (revision, trigger, RunState.PLANNING.value, _now(), desired_digest),
+                (Key(revision), Key(trigger), RunState.PLANNING, _now(),
+                 Key(desired_digest) if desired_digest else None),
             )
             db.execute("DELETE FROM runs WHERE id <= ? AND state NOT IN (?, ?)",
                        (int(cur.lastrowid or 0) - KEEP_RUNS, RunState.PLANNING.value,
@@ -96,7 +98,7 @@ class RunsTables(Database):
             db.execute(
                 "UPDATE runs SET state = ?, plan_digest = ?, summary = ?, changes = ? "
                 "WHERE id = ?",
-                (RunState.APPLYING.value, plan_digest, summary, json.dumps(list(changes)),
+                (RunState.APPLYING, Key(plan_digest), summary, json.dumps(list(changes)),
                  run_id),
             )
             for ref in refs:
@@ -106,8 +108,8 @@ class RunsTables(Database):
                     """INSERT INTO resources (ref, kind, name, sync, health, applying_run, status,
                                               updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                        ON CONFLICT (ref) DO UPDATE SET applying_run = excluded.applying_run""",
-                    (str(ref), ref.kind.value, ref.name, placeholder.sync.value,
-                     placeholder.health.state.value, run_id,
+                    (Key(str(ref)), ref.kind, Key(ref.name), placeholder.sync,
+                     placeholder.health.state, run_id,
                      json.dumps(placeholder.model_dump(mode="json", exclude={"history"})), _now()),
                 )
 
@@ -118,7 +120,8 @@ class RunsTables(Database):
                 "UPDATE runs SET state = ?, finished_at = ?, message = ?, "
                 "summary = COALESCE(?, summary), plan_digest = COALESCE(?, plan_digest) "
                 "WHERE id = ?",
-                (state.value, _now(), message, summary, plan_digest, run_id),
+                (state, _now(), message, summary, Key(plan_digest) if plan_digest else None,
+                 run_id),
             )
             # Runs of one source follow each other: once this one has ended, marks
             # left by earlier (interrupted) runs are stale too.
@@ -137,7 +140,7 @@ class RunsTables(Database):
             for row in rows:
                 db.execute(
                     "UPDATE runs SET state = ?, finished_at = ?, message = ? WHERE id = ?",
-                    (RunState.INTERRUPTED.value, _now(),
+                    (RunState.INTERRUPTED, _now(),
                      f"bosun stopped while this run was {row['state']}", row["id"]),
                 )
         return [_run(r) for r in rows]
@@ -170,13 +173,13 @@ class RunsTables(Database):
                    VALUES (?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (ref) DO UPDATE SET sync=excluded.sync, health=excluded.health,
                      status=excluded.status, updated_at=excluded.updated_at""",
-                (str(status.ref), status.ref.kind.value, status.ref.name, status.sync.value,
-                 status.health.state.value, json.dumps(body), _now()),
+                (Key(str(status.ref)), status.ref.kind, Key(status.ref.name), status.sync,
+                 status.health.state, json.dumps(body), _now()),
             )
 
     def remove_status(self, ref: ResourceRef) -> None:
         with self._tx() as db:
-            db.execute("DELETE FROM resources WHERE ref = ?", (str(ref),))
+            db.execute("DELETE FROM resources WHERE ref = ?", (Key(str(ref)),))
 
     def status(self, ref: ResourceRef, history: int = HISTORY_PER_RESOURCE
                ) -> ResourceStatus | None:
@@ -202,14 +205,15 @@ class RunsTables(Database):
             db.execute(
                 """INSERT INTO resource_history (ref, run_id, revision, digest, started_at,
                        finished_at, result, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                (str(ref), run_id, entry.revision, entry.digest, entry.started_at.isoformat(),
-                 entry.finished_at.isoformat() if entry.finished_at else None, entry.result,
-                 json.dumps(list(entry.changes))),
+                (Key(str(ref)), run_id, Key(entry.revision), Key(entry.digest),
+                 Key(entry.started_at.isoformat()),
+                 Key(entry.finished_at.isoformat()) if entry.finished_at else None,
+                 Key(entry.result), json.dumps(list(entry.changes))),
             )
             db.execute(
                 """DELETE FROM resource_history WHERE ref = ? AND id NOT IN (
                        SELECT id FROM resource_history WHERE ref = ? ORDER BY id DESC LIMIT ?)""",
-                (str(ref), str(ref), HISTORY_PER_RESOURCE),
+                (Key(str(ref)), Key(str(ref)), HISTORY_PER_RESOURCE),
             )
 
     def history(self, ref: ResourceRef, limit: int = HISTORY_PER_RESOURCE

@@ -46,7 +46,7 @@ from reconciler.model.schedule import (
     ScheduleRunResult,
     ScheduleTrigger,
 )
-from reconciler.state.db import Database
+from reconciler.state.db import Database, Key
 
 KEEP_SCHEDULE_RUNS = 20000
 
@@ -60,17 +60,18 @@ _UPDATE = f"UPDATE schedule_runs SET {', '.join(c + ' = ?' for c in _COLUMNS)} W
 _BRIEF = ", ".join(["id", *(c if c != "output" else "'' AS output" for c in _COLUMNS)])
 
 
-def _iso(value: datetime | None) -> str | None:
+def _iso(value: datetime | None) -> Key | None:
     if value is None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat()
+    return Key(value.astimezone(UTC).isoformat())
 
 
 def _values(run: ScheduleRun) -> tuple[Any, ...]:
-    return (run.schedule, _iso(run.slot), run.trigger.value, run.action, run.revision,
-            _iso(run.started_at), _iso(run.finished_at), run.result.value, run.reason.value,
+    return (Key(run.schedule), _iso(run.slot), run.trigger, Key(run.action),
+            Key(run.revision) if run.revision is not None else None,
+            _iso(run.started_at), _iso(run.finished_at), run.result, run.reason,
             run.exit_code, run.message, run.output, int(run.output_truncated))
 
 
@@ -114,7 +115,8 @@ class ScheduleRunsTables(Database):
                     """DELETE FROM schedule_runs WHERE schedule = ? AND state != ? AND id NOT IN (
                            SELECT id FROM schedule_runs WHERE schedule = ?
                            ORDER BY id DESC LIMIT ?)""",
-                    (run.schedule, ScheduleRunResult.RUNNING.value, run.schedule, max(1, keep)))
+                    (Key(run.schedule), ScheduleRunResult.RUNNING, Key(run.schedule),
+                     max(1, keep)))
             return run_id
 
     def schedule_history(self, schedule: str | None = None, limit: int = 20,
@@ -146,15 +148,15 @@ class ScheduleRunsTables(Database):
 
     def interrupt_schedule_runs(self, message: str) -> list[ScheduleRun]:
         """Mark runs a previous process left ``running`` as interrupted (at start-up)."""
-        now = datetime.now(UTC).isoformat()
+        now = Key(datetime.now(UTC).isoformat())
         with self._tx() as db:
             rows = list(db.execute("SELECT * FROM schedule_runs WHERE state = ? ORDER BY id",
                                    (ScheduleRunResult.RUNNING.value,)))
             db.execute(
                 "UPDATE schedule_runs SET state = ?, reason = ?, finished_at = ?, message = ? "
                 "WHERE state = ?",
-                (ScheduleRunResult.INTERRUPTED.value, ScheduleRunReason.STOPPING.value, now,
-                 message, ScheduleRunResult.RUNNING.value))
+                (ScheduleRunResult.INTERRUPTED, ScheduleRunReason.STOPPING, now,
+                 message, ScheduleRunResult.RUNNING))
         return [_record(r) for r in rows]
 
     def schedules_overview(self) -> list[ScheduleOverview]:

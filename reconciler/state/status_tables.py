@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import Field
 
 from reconciler.model.common import Frozen, ResourceRef
-from reconciler.state.db import Database
+from reconciler.state.db import Database, Key
 from reconciler.state.records import EventLevel, EventRecord, RunRecord, RunState
 
 KEEP_PLANS = 200
@@ -32,8 +32,8 @@ KEEP_SCHEDULE_RUNS = 5000
 OUTPUT_LIMIT = 16_000
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
+def _now() -> Key:
+    return Key(datetime.now(UTC).isoformat())
 
 
 class PlanRecord(Frozen):
@@ -90,14 +90,14 @@ class StatusTables(Database):
             cur = db.execute(
                 "INSERT INTO plans (run_id, revision, created_at, digest, summary, changes, body) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run_id, body.get("revision", ""), body.get("created_at") or _now(),
-                 body.get("digest", ""), (body.get("summary") or {}).get("text", ""),
+                (run_id, Key(body.get("revision") or ""), Key(body.get("created_at") or _now()),
+                 Key(body.get("digest") or ""), (body.get("summary") or {}).get("text", ""),
                  len(changes), json.dumps(body, sort_keys=True)),
             )
             plan_id = int(cur.lastrowid or 0)
             db.executemany(
                 "INSERT INTO plan_changes (plan_id, ref, action, body) VALUES (?, ?, ?, ?)",
-                [(plan_id, c.get("resource", ""), c.get("action", ""),
+                [(plan_id, Key(c.get("resource") or ""), Key(c.get("action") or ""),
                   json.dumps(c, sort_keys=True)) for c in changes],
             )
             if plan_id % 20 == 0:
@@ -196,8 +196,8 @@ class StatusTables(Database):
             cur = db.execute(
                 "INSERT INTO schedule_runs (schedule, trigger, state, scheduled_at, started_at) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (schedule, trigger, ScheduleRunState.RUNNING.value,
-                 scheduled_at.isoformat() if scheduled_at else None, _now()),
+                (Key(schedule), Key(trigger), ScheduleRunState.RUNNING,
+                 Key(scheduled_at.isoformat()) if scheduled_at else None, _now()),
             )
             run_id = int(cur.lastrowid or 0)
             if run_id % 100 == 0:
@@ -212,7 +212,7 @@ class StatusTables(Database):
             db.execute(
                 "UPDATE schedule_runs SET state = ?, finished_at = ?, exit_code = ?, "
                 "message = ?, output = ? WHERE id = ?",
-                (state.value, _now(), exit_code, message, output[-OUTPUT_LIMIT:], run_id),
+                (state, _now(), exit_code, message, output[-OUTPUT_LIMIT:], run_id),
             )
 
     def schedule_runs(self, schedule: str | None = None, limit: int = 50,

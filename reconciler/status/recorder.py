@@ -13,7 +13,6 @@ cycle before ``recorded`` is called.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import socket
@@ -24,7 +23,7 @@ from pathlib import Path
 
 from reconciler import metrics
 from reconciler.errors import BosunError
-from reconciler.logs import scrub
+from reconciler.logs import scrub, scrub_data
 from reconciler.model.common import ResourceRef
 from reconciler.model.desired import DesiredState
 from reconciler.model.plan import ApplyReport, Plan
@@ -174,7 +173,7 @@ class StatusRecorder(CycleListener):
 
     def planned(self, run_id: int, revision: Revision, desired: DesiredState,
                 plan: Plan) -> None:
-        body = json.loads(scrub(json.dumps(plan_json(plan), ensure_ascii=False)))
+        body = scrub_data(plan_json(plan))
         self.store.put_plan(run_id, body)
         previous = {s.ref: s for s in self.store.statuses(history=0)}
         drifted: set[ResourceRef] = set()

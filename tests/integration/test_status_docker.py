@@ -4,9 +4,10 @@ Two stacks on the local Docker engine, one running and one declared stopped;
 after reconciles, the status branch (read with pygit2) holds one file per
 resource with the right sync and health, gets no commit for a reconcile that
 changed nothing, and one saying what changed when a stack stops. The secret
-value handed to a container appears in no API answer, page, metric or status
-commit. Every stack and owner name is unique per test; what the test creates
-is removed by its owner label.
+value handed to a container appears in no API answer, page, metric, status
+commit or file of the state folder (SQLite rows included). Every stack and
+owner name is unique per test; what the test creates is removed by its owner
+label.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pytest
 from reconciler.status.files import read_status_file
 from tests.gitrepo import Repo
 from tests.integration.test_status_memory import branch_commits, branch_files, reconcile
+from tests.secretscan import leaks
 from tests.serving import wait_for
 from tests.statusserving import serve_status
 
@@ -143,3 +145,7 @@ def test_status_branch_and_api_against_docker(tmp_path: Path, owner: str) -> Non
         assert value not in commit.message
     for data in branch_files(repo.remote).values():
         assert value.encode() not in data
+    # Nor anything bosun keeps: state.db rows, the stack records (kv), the
+    # render cache, the status clone; they are served again after a restart.
+    found = leaks(tmp_path / "state", value)
+    assert not found, "\n".join(found)

@@ -207,3 +207,51 @@ def test_describe_lists_services_and_containers(tmp_path: Path) -> None:
         ("web", "bosun.local/busybox:1", 1, 1), ("worker", "bosun.local/busybox:1", 1, 1)]
     assert sorted((c.name, c.state, c.health) for c in details.containers) == [
         ("bx-smoke-web-1", "running", "healthy"), ("bx-smoke-worker-1", "running", None)]
+
+
+def _unlabelled(data: dict[str, Any]) -> dict[str, Any]:
+    """The saved project as if deployed by hand: no bosun labels, no bosun network."""
+    for c in data["containers"]:
+        c["Labels"] = {k: v for k, v in c["Labels"].items() if not k.startswith("bosun.")}
+    data["networks"] = []  # bosun reads only networks carrying its owner label
+    return data
+
+
+@pytest.mark.parametrize("state", ["running", "absent"])
+def test_a_project_deployed_by_hand_is_not_touched(tmp_path: Path, state: str) -> None:
+    root = repo(tmp_path, stack(extra=f"  state: {state}\n  prune: {{volumes: true}}\n"))
+    outcome = plan(root, observation(_unlabelled(saved())), tmp_path, force=True)
+    assert outcome.changes == []
+    [error] = outcome.errors
+    assert error.message == ("project 'bx-smoke' on host local was not deployed by bosun "
+                             "(no bosun.owner label); not touched")
+
+
+FAR = Host.model_validate({"apiVersion": "bosun/v1", "kind": "Host", "metadata": {"name": "far"},
+                           "spec": {"url": "tcp://192.0.2.1:2375"}})
+
+
+def _moved_to_far(tmp_path: Path) -> Path:
+    root = repo(tmp_path, stack(extra="  host: far\n"))
+    (root / "far.yaml").write_text("apiVersion: bosun/v1\nkind: Host\nmetadata: {name: far}\n"
+                                   "spec: {url: 'tcp://192.0.2.1:2375'}\n")
+    return root
+
+
+def test_a_moved_stack_is_created_on_its_new_host_and_leaves_the_old_one(
+        tmp_path: Path) -> None:
+    far = build_host_state(FAR, [], [], [], saved()["images"])
+    obs = observation(saved()).model_copy(update={"hosts": {
+        **observation(saved()).hosts, "far": far}})
+    create, delete = plan(_moved_to_far(tmp_path), obs, tmp_path).changes
+    assert (create.action, create.payload["host"]) == (ChangeAction.CREATE, "far")
+    assert delete.action is ChangeAction.DELETE
+    assert delete.payload == {"host": "local", "moved_to": "far", "prune_volumes": False}
+    assert delete.reason == "moved to host far: removed from host local once healthy there"
+    assert "kept: volumes bx-smoke_data" in delete.details
+
+
+def test_a_moved_stack_whose_new_host_cannot_be_read_stays_where_it_is(tmp_path: Path) -> None:
+    obs = observation(saved()).model_copy(update={"host_errors": {"far": "unreachable"}})
+    outcome = plan(_moved_to_far(tmp_path), obs, tmp_path, allow_empty=True, force=True)
+    assert outcome.changes == []

@@ -50,3 +50,25 @@ def test_a_disabled_collector_stays_disabled() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_pipeline_and_the_caddy_provider_share_one_pause() -> None:
+    """A pause that ends in one caller must not end another's (they had two counts)."""
+    from reconciler import gcpause  # what the Caddy provider pauses with
+
+    inside = threading.Barrier(2)
+    pipeline_done = threading.Event()
+
+    def pipeline_side() -> None:
+        with gc_paused():
+            inside.wait()
+        pipeline_done.set()
+
+    thread = threading.Thread(target=pipeline_side)
+    thread.start()
+    with gcpause.paused():
+        inside.wait()
+        pipeline_done.wait(5)
+        assert not gc.isenabled(), "the Caddy provider's pause ended with the pipeline's"
+    thread.join(5)
+    assert gc.isenabled()

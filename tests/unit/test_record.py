@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.model.common import Kind, ResourceRef
-from reconciler.model.plan import ChangeOutcome
+from reconciler.model.plan import ChangeOutcome, Plan, PlanError
 from reconciler.model.status import ConditionType, HealthState, ResourceStatus, Sync
 from reconciler.pipeline import Reconciler, load_desired
 from reconciler.provider import ApplyOptions
@@ -74,3 +74,31 @@ def test_stop_between_batches_and_statuses(tmp_path: Path) -> None:
     ready = {c.type: c for c in by_ref[B].conditions}
     assert ready[ConditionType.READY].status is False
     assert {ref for ref, _ in recorded.history} == {A, B, C}
+
+
+def test_a_removed_resource_keeps_its_status_while_its_engine_cannot_be_read(
+        tmp_path: Path) -> None:
+    """A failed read is never "nothing exists": not for deletes, not for status either."""
+    root = tmp_path / "repo"
+    write_repo(root, {"a": None})
+    desired = load_desired(root)
+    now = datetime.now(UTC)
+    managed = {"compose": frozenset({Kind.STACK})}
+    previous = {C: ResourceStatus(ref=C, sync=Sync.SYNCED)}
+    host_down = Plan(revision="r", desired_digest="d", observed_digest="o", errors=(
+        PlanError(provider="compose", ref=ResourceRef(kind=Kind.HOST, name="local"),
+                  message="cannot reach docker engine"),))
+    recorded = resource_statuses(desired, managed, host_down, None, {}, {}, previous, "r",
+                                 now, now)
+    [kept] = [s for s in recorded.statuses if s.ref == C]
+    assert recorded.removed == []
+    assert (kept.sync, kept.health.state, kept.health.reason) == (
+        Sync.UNKNOWN, HealthState.UNKNOWN, "NotObserved")
+    assert kept.health.message == ("removed from the repository; not checked: "
+                                   "cannot reach docker engine")
+
+    # An error about another stack (it does not render) says nothing about C.
+    other = Plan(revision="r", desired_digest="d", observed_digest="o", errors=(
+        PlanError(provider="compose", ref=A, message="docker compose config failed"),))
+    recorded = resource_statuses(desired, managed, other, None, {}, {}, previous, "r", now, now)
+    assert recorded.removed == [C]

@@ -282,3 +282,58 @@ def test_no_secret_refuses_everything(tmp_path: Path) -> None:
         answer = httpx.post(f"{url}/hooks/generic", content=b"")
     assert answer.status_code == 403 and "no secret" in answer.json()["error"]
     assert recorder.requests == []
+
+
+def test_concurrent_copies_of_one_delivery_are_accepted_once(setup: Setup) -> None:
+    """A forge retrying while the first attempt is in flight: one request, the rest duplicates."""
+    import threading
+
+    client, recorder, store = setup
+    body = dumps(github_push("refs/heads/main", "b" * 40, SHA,
+                             [gh_commit(SHA, "bump", modified=["deploy/a.yaml"])]))
+    headers = github_headers("push", body, SECRET, delivery="0b5c4e2a-3d1f-4c6e-9a7b-concurrent")
+    answers: list[str] = []
+    start = threading.Barrier(8)
+
+    def send() -> None:
+        start.wait()
+        with httpx.Client(base_url=str(client.base_url)) as own:
+            answers.append(own.post("/hooks/github", content=body, headers=headers)
+                           .json()["result"])
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == ["accepted"] + ["duplicate"] * 7
+    assert len(recorder.requests) == 1
+    assert [d["result"] for d in store.deliveries()] == ["accepted"]
+
+
+def test_tokens_are_compared_as_the_bytes_sent(tmp_path: Path) -> None:
+    """A non-ASCII token arrives as UTF-8 bytes, which ASGI decodes as latin-1."""
+    token = "clé-ü-" + "x" * 8
+    store = StateStore(tmp_path)
+    recorder = Recorder(WatchFilter(ref="refs/heads/main", subdir=""))
+    app = Starlette(routes=routes(WebhookConfig(Sensitive(token)), recorder, store))
+    body = dumps(gitlab_push("refs/heads/main", "b" * 40, SHA))
+    with serving(app) as url, httpx.Client(base_url=url) as client:
+        base = {k.encode(): v.encode() for k, v in gitlab_headers("Push Hook", "").items()}
+        right = {**base, b"X-Gitlab-Token": token.encode()}
+        assert client.post("/hooks/gitlab", content=body, headers=right).status_code == 202
+        wrong = {**base, b"X-Gitlab-Token": ("clé-ü-" + "y" * 8).encode()}
+        assert client.post("/hooks/gitlab", content=body, headers=wrong).status_code == 401
+    store.close()
+
+
+def test_a_signed_body_nested_too_deep_is_a_bad_request(setup: Setup) -> None:
+    from webhook import generic
+
+    client, recorder, _ = setup
+    body = b"[" * 20000 + b"]" * 20000
+    answer = client.post("/hooks/generic", content=body,
+                         headers={"X-Bosun-Signature-256": generic.sign(SECRET, body)})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["result"] == "bad_request"
+    assert recorder.requests == []
