@@ -8,9 +8,10 @@ from their labels (dnspython's escaping only where a label needs it), A and
 AAAA values come from their bytes, and only other types go through
 ``dns.rdata.from_wire`` and ``canonical``. The result is the one dnspython's
 messages gave (``tests/unit/dns/test_axfr.py`` holds both readings against
-each other), including its quirks: an RRset's TTL is the smallest of its
-records in the first message that holds it, a second CNAME at a name in one
-message replaces the first.
+each other), quirks included: records are grouped into RRsets as dnspython
+groups them (by name, class, type and covered type until a message's first
+SOA, every record alone after it); a set's TTL is that of its first RRset,
+the smallest of its records; a grouped CNAME keeps its last record.
 
 The transfer itself follows RFC 5936 as ``dns.query.xfr`` does: one query
 over TCP, messages until the origin SOA comes again; the rcode, the question
@@ -44,6 +45,7 @@ import dns.tsig
 
 from providers.dns.observation import ZoneRecords
 from providers.dns.records import RecordSet, SetKey
+from providers.dns.wire import BadResponse, name_at, receive
 from reconciler.model.dnsvalues import canonical
 
 _HEADER = struct.Struct("!HHHHHH")
@@ -58,16 +60,11 @@ _AXFR = dns.rdatatype.AXFR
 # Labels that dnspython's Name.to_text prints as they are (it escapes "().;\@$,
 # spaces and bytes outside printable ASCII); any other label goes through it.
 _PLAIN_LABEL = re.compile(rb"[A-Za-z0-9_*/+=-]+")
-_MAX_HOPS = 16
 _TYPE_TEXT: dict[int, str] = {}
 _SIGNATURES = frozenset({dns.rdatatype.RRSIG, dns.rdatatype.SIG})
 _SINGLETONS = frozenset(t for t in dns.rdatatype.RdataType if dns.rdatatype.is_singleton(t))
 _REFUSALS = frozenset({dns.rcode.FORMERR, dns.rcode.SERVFAIL, dns.rcode.NOTIMP,
                        dns.rcode.REFUSED})
-
-
-class BadResponse(dns.exception.FormError):
-    """A DNS query response does not respond to the question asked."""
 
 
 class TransferRefused(dns.exception.DNSException):
@@ -80,10 +77,6 @@ class TransferRefused(dns.exception.DNSException):
 
 class MissingSOA(Exception):
     """The transfer held no SOA record of class IN at the origin."""
-
-
-class _Malformed(Exception):
-    """The fast walk met something unusual: dnspython reads the name and says what."""
 
 
 def _form_error(message: str) -> dns.exception.FormError:
@@ -100,68 +93,6 @@ def _type_text(rdtype: int) -> str:
     if text is None:
         text = _TYPE_TEXT[rdtype] = dns.rdatatype.to_text(cast(dns.rdatatype.RdataType, rdtype))
     return text
-
-
-def _labels(wire: bytes, pos: int, cache: dict[int, tuple[bytes, ...]]
-            ) -> tuple[tuple[bytes, ...], int]:
-    """The labels of the name at ``pos`` (root label left out) and where the name ends.
-
-    As dnspython requires, a pointer points before the name (or the previous
-    target), and what it points at ends before the part that points; ``cache``
-    holds the labels found at each offset of the message already read, so that
-    a pointer usually costs one lookup.
-    """
-    labels: list[bytes] = []
-    starts: list[int] = []
-    end = -1
-    limit = len(wire)
-    lowest = segment = pos
-    hops = 0
-    while True:
-        if pos >= limit:
-            raise _Malformed
-        count = wire[pos]
-        if count == 0:
-            if end < 0:
-                end = pos + 1
-            break
-        if count >= 0xC0:
-            if pos + 1 >= limit:
-                raise _Malformed
-            target = ((count & 0x3F) << 8) | wire[pos + 1]
-            if end < 0:
-                end = pos + 2
-            hops += 1
-            if target >= lowest or hops > _MAX_HOPS:
-                raise _Malformed
-            found = cache.get(target)
-            if found is not None:
-                labels.extend(found)
-                break
-            lowest = target
-            limit = segment  # what the pointer leads to ends before the part that points
-            segment = pos = target
-            continue
-        if count >= 64 or pos + 1 + count > limit:
-            raise _Malformed
-        starts.append(pos)
-        labels.append(wire[pos + 1:pos + 1 + count])
-        pos += 1 + count
-    if sum(len(label) + 1 for label in labels) + 1 > 255:
-        raise _Malformed
-    for i, offset in enumerate(starts):
-        cache[offset] = tuple(labels[i:])
-    return tuple(labels), end
-
-
-def _name(wire: bytes, pos: int, cache: dict[int, tuple[bytes, ...]]
-          ) -> tuple[tuple[bytes, ...], int]:
-    try:
-        return _labels(wire, pos, cache)
-    except (_Malformed, IndexError):
-        # dnspython raises the error that names the problem (BadPointer, ...).
-        name, used = dns.name.from_wire(wire, pos)
-        return tuple(name.labels[:-1]), pos + used
 
 
 @dataclass
@@ -230,13 +161,13 @@ class _Reader:
         pos = 12
         questions = set()
         for _ in range(qdcount):
-            labels, pos = _name(wire, pos, cache)
+            labels, pos = name_at(wire, pos, cache)
             qtype, qclass = struct.unpack_from("!HH", wire, pos)
             pos += 4
             questions.add((tuple(label.lower() for label in labels), qtype, qclass))
         answers: list[tuple[tuple[bytes, ...], int, int, int, int, int]] = []
         for i in range(ancount + nscount):  # read once the message is checked
-            labels, pos = _name(wire, pos, cache)
+            labels, pos = name_at(wire, pos, cache)
             rdtype, rdclass, ttl, rdlen = _RR.unpack_from(wire, pos)
             pos += 10
             if pos + rdlen > len(wire):
@@ -248,7 +179,7 @@ class _Reader:
         tsig: tuple[dns.name.Name, dns.rdata.Rdata, int] | None = None
         for i in range(arcount):
             rr_start = pos
-            labels, pos = _name(wire, pos, cache)
+            labels, pos = name_at(wire, pos, cache)
             rdtype, rdclass, ttl, rdlen = _RR.unpack_from(wire, pos)
             pos += 10
             if rdtype == _TSIG:
@@ -365,24 +296,6 @@ class _Reader:
         )
         return ZoneRecords(resource=self.resource, origin=self.origin.to_text(),
                            serial=int(self.soa.split()[2]), soa=self.soa, sets=sets)
-
-
-def receive(sock: socket.socket, count: int, expiration: float) -> bytes:
-    """Exactly ``count`` bytes, by the ``time.monotonic()`` deadline ``expiration``."""
-    data = bytearray()
-    while len(data) < count:
-        left = expiration - time.monotonic()
-        if left <= 0:
-            raise dns.exception.Timeout
-        sock.settimeout(left)
-        try:
-            chunk = sock.recv(count - len(data))
-        except TimeoutError:
-            raise dns.exception.Timeout from None
-        if not chunk:
-            raise EOFError("EOF")
-        data += chunk
-    return bytes(data)
 
 
 def read_messages(resource: str, origin: dns.name.Name, wires: Iterable[bytes],

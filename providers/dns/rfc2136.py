@@ -30,11 +30,12 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.tsig
 
-from providers.dns.axfr import BadResponse, MissingSOA, TransferRefused, receive, transfer
+from providers.dns.axfr import MissingSOA, TransferRefused, transfer
 from providers.dns.backend import READ_TIMEOUT, WRITE_TIMEOUT, PartialWrite, ZoneServer
 from providers.dns.observation import ZoneRecords
 from providers.dns.records import SetEdit
 from providers.dns.update import TooLarge, Update, update_messages
+from providers.dns.wire import BadResponse, receive
 from reconciler.errors import ObserveError, PermanentError, ProviderError, TemporaryError
 
 _PREREQ_FAILED = {

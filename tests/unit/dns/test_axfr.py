@@ -26,10 +26,11 @@ import dns.rrset
 import dns.tsig
 import pytest
 
-from providers.dns.axfr import BadResponse, MissingSOA, TransferRefused, read_messages
+from providers.dns.axfr import MissingSOA, TransferRefused, read_messages
 from providers.dns.observation import ZoneRecords
 from providers.dns.records import RecordSet, SetKey, relative_name
 from providers.dns.rfc2136 import RFC2136Zone
+from providers.dns.wire import BadResponse
 from reconciler.errors import ObserveError
 from reconciler.model.dnsvalues import canonical
 from tests.unit.dns.saved import saved_transfer
