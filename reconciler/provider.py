@@ -200,10 +200,17 @@ class ServiceHost(Protocol):
 
     def suspended(self) -> frozenset[ResourceRef]: ...
 
+    def record_event(self, kind: str, message: str, level: str = "info",
+                     ref: ResourceRef | None = None) -> None:
+        """Add an event to the state store (the API, the dashboard); ``level`` is
+        ``info``, ``warning`` or ``error``. Never a secret value."""
+        ...
+
 
 @runtime_checkable
 class BackgroundProvider(Protocol):
-    """Optional: a provider with work of its own while ``bosun serve`` runs (the scheduler).
+    """Optional: a provider with work of its own while ``bosun serve`` runs (the scheduler,
+    the Caddy provider's supervision of the embedded Caddy).
 
     The runtime calls ``start_background`` once its workers run, before the
     start-up reconcile, and ``stop_background`` when it stops; the provider

@@ -10,8 +10,9 @@
 # bosun also polls the remote every 15 s. Everything lives under .demo/ and
 # listens on loopback only; a default port that is taken is replaced by a free
 # one when the remote is made. Run again: your clone and its history are kept.
-# Ctrl-C stops bosun (changes in flight finish) and the Caddy it started; the
-# deployed containers keep running until 'clean'.
+# Ctrl-C stops bosun (changes in flight finish), then the Caddy it started
+# ('bosun gateway stop'; serve alone leaves it serving); the deployed
+# containers keep running until 'clean'.
 #
 # BOSUN_DEMO_DIR (default .demo), BOSUN_DEMO_PORT (bosun's port, default 8787)
 # and BOSUN_DEMO_EXAMPLE (the repository to start from) are for tests.
@@ -43,6 +44,8 @@ demo_owner() {
     fi
 }
 
+# bosun serve leaves its Caddy serving when it stops (like the containers); the
+# demo stops it after serve, to free its ports.
 stop_caddy() {
     [[ -d $STATE/caddy ]] || return 0
     if [[ -x $BIN/bosun ]]; then

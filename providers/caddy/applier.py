@@ -11,7 +11,6 @@ result equals what Caddy has, nothing is sent.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from providers.caddy import inputs
 from providers.caddy.build import Built, build_gateway
 from providers.caddy.client import AdminClient, ConfigConflict
 from providers.caddy.config import extract, render, replace_scope
-from providers.caddy.embedded import EmbeddedCaddy
+from providers.caddy.embedded import Announce, EmbeddedCaddy
 from providers.caddy.ids import ObjectId, Slot, parse_local
 from providers.caddy.state import remember_endpoint
 from providers.caddy.upstreams import HostContainers, observe_containers
@@ -44,10 +43,6 @@ _locks_guard = threading.Lock()
 def _endpoint_lock(url: str) -> threading.Lock:
     with _locks_guard:
         return _locks.setdefault(url, threading.Lock())
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 class Outcome:
@@ -123,7 +118,7 @@ def next_config(
 
 
 def apply_batch(changes: Sequence[Change], desired: DesiredState, ctx: ProviderContext,
-                engines: EngineClients) -> Outcome:
+                engines: EngineClients, announce: Announce) -> Outcome:
     batch = Batch.of(changes)
     url = batch.endpoint
     gw_ref = ResourceRef(kind=Kind.GATEWAY, name=batch.gateway)
@@ -131,9 +126,9 @@ def apply_batch(changes: Sequence[Change], desired: DesiredState, ctx: ProviderC
     outcome = Outcome()
     with _endpoint_lock(url):
         if url == embedded.url:
-            pid, started = embedded.ensure(announce=_stderr)
+            pid, started = embedded.ensure(announce=announce)
             if not started:
-                ctx.log.info("using the running embedded Caddy (pid %d)", pid)
+                announce(f"using the running embedded Caddy (pid {pid})")
         with AdminClient(url, ref=gw_ref) as client:
             for _ in range(MAX_ATTEMPTS):
                 outcome.attempts += 1
@@ -202,9 +197,10 @@ def results(changes: Sequence[Change], outcome: Outcome,
 
 
 def apply(changes: Sequence[Change], desired: DesiredState, ctx: ProviderContext,
-          engines: EngineClients) -> list[ChangeResult]:
+          engines: EngineClients, announce: Announce) -> list[ChangeResult]:
+    """``announce`` says whether the embedded Caddy was started or found running."""
     started = datetime.now(UTC)
     if not changes:
         return []
-    outcome = apply_batch(changes, desired, ctx, engines)
+    outcome = apply_batch(changes, desired, ctx, engines, announce)
     return results(changes, outcome, started)

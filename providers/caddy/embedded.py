@@ -8,8 +8,8 @@ autosaved by Caddy itself under ``<state>/caddy/config`` and resumed on every
 start (``caddy run --resume``). It runs detached from bosun (its own session,
 log in ``<state>/caddy/caddy.log``, pid in ``<state>/caddy/caddy.pid``), so
 routes keep serving while bosun is not running. ``bosun apply`` starts it when
-needed, ``bosun serve`` keeps it alive through ``supervisor.Supervisor``, and
-``bosun gateway stop`` stops it.
+needed, ``bosun serve`` keeps it alive through ``supervisor.Supervisor`` (and
+leaves it serving when it stops), and ``bosun gateway stop`` stops it.
 """
 
 from __future__ import annotations
@@ -274,8 +274,9 @@ class EmbeddedCaddy:
                         f"embedded Caddy exited at start; see {self.paths.log}:\n"
                         + self._log_tail())
                 if self.answering():
-                    announce(f"bosun: started embedded Caddy (pid {pid}, admin {self.url}, "
-                             f"log {self.paths.log})")
+                    announce(f"started embedded Caddy in the background (pid {pid}, "
+                             f"admin {self.url}, log {self.paths.log}); it keeps serving "
+                             "when bosun exits, 'bosun gateway stop' stops it")
                     return pid
                 time.sleep(0.05)
             raise TemporaryError(

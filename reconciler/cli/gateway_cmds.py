@@ -1,9 +1,9 @@
 """``bosun gateway status`` and ``bosun gateway stop``: bosun's own Caddy.
 
 A Gateway without ``admin`` runs on the embedded Caddy of the state folder;
-``bosun apply`` starts it when needed and ``bosun serve`` keeps it alive.
-These commands show it and stop it (its config is kept and resumed on the
-next start).
+``bosun apply`` starts it when needed and ``bosun serve`` keeps it alive (and
+leaves it serving when serve stops). These commands show it and stop it (its
+config is kept and resumed on the next start).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import click
 
 from providers.caddy.client import AdminClient
 from providers.caddy.embedded import EmbeddedCaddy
+from providers.caddy.supervisor import supervised_by
 from reconciler.cli.common import default_state_dir, handle_errors, path_argument, state_dir_option
 from reconciler.errors import BosunError
 
@@ -49,6 +50,7 @@ def status(path: Path, state_dir: Path | None, output: str) -> None:
     """Show whether the embedded Caddy of PATH's state folder runs, and where."""
     caddy = _embedded(path, state_dir)
     info = caddy.status()
+    info["supervised_by"] = supervised_by(caddy.paths.root.parent)
     config: dict[str, Any] = {}
     if info["running"]:
         try:
@@ -64,6 +66,8 @@ def status(path: Path, state_dir: Path | None, output: str) -> None:
         return
     state = f"running (pid {info['pid']})" if info["running"] else "not running"
     click.echo(f"embedded Caddy: {state}")
+    if info["supervised_by"] is not None:
+        click.echo(f"  supervised by bosun serve (pid {info['supervised_by'] or '?'})")
     click.echo(f"  admin:   {info['admin']}")
     click.echo(f"  log:     {info['log']}")
     click.echo(f"  config:  {info['config']} (resumed on start)")
@@ -82,6 +86,8 @@ def stop(path: Path, state_dir: Path | None) -> None:
     """Stop the embedded Caddy of PATH's state folder; its config is kept.
 
     The next 'bosun apply' (or 'bosun serve') starts it again with that config.
+    A running 'bosun serve' supervises it and starts it again within seconds:
+    stop serve first to keep it stopped.
     """
     caddy = _embedded(path, state_dir)
     pid = caddy.stop()
@@ -89,3 +95,8 @@ def stop(path: Path, state_dir: Path | None) -> None:
         click.echo("embedded Caddy is not running.")
     else:
         click.echo(f"stopped embedded Caddy (pid {pid}).")
+    serving = supervised_by(caddy.paths.root.parent)
+    if serving is not None:
+        click.echo(f"bosun: bosun serve (pid {serving or '?'}) supervises this Caddy and starts "
+                   "it again within seconds; stop bosun serve first to keep it stopped",
+                   err=True)

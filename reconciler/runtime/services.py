@@ -1,10 +1,11 @@
 """Background providers under ``bosun serve``: what the runtime offers them, start and stop.
 
 Part of the runtime. A provider that implements ``BackgroundProvider`` (the
-scheduler) is started once the workers run and stopped with the runtime. It
-gets a ``RuntimeServiceHost``: the state store (key-value table and schedule
-run history), the suspension list, and ``reconcile``, which only puts a
-``ReconcileRequest`` on the queue: a trigger, never a reconcile of its own.
+scheduler, the Caddy provider's supervisor) is started once the workers run
+and stopped with the runtime. It gets a ``RuntimeServiceHost``: the state
+store (key-value table, schedule run history, events), the suspension list,
+and ``reconcile``, which only puts a ``ReconcileRequest`` on the queue: a
+trigger, never a reconcile of its own.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ class RuntimeServiceHost:
 
     def suspended(self) -> frozenset[ResourceRef]:
         return frozenset(self._store.suspended())
+
+    def record_event(self, kind: str, message: str, level: str = "info",
+                     ref: ResourceRef | None = None) -> None:
+        self._store.add_event(kind, message, level=EventLevel(level), ref=ref)
 
 
 def background_providers(providers: Sequence[Provider]) -> list[BackgroundProvider]:
