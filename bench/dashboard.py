@@ -24,6 +24,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+# This folder holds bench/dns.py: it must not shadow dnspython's `dns` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 from reconciler.api import ApiConfig, mount  # noqa: E402

@@ -29,6 +29,8 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+# This folder holds bench/dns.py: it must not shadow dnspython's `dns` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 from providers.caddy.build import GatewayInput, RouteInput, build_gateway  # noqa: E402

@@ -21,12 +21,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from reconciler import load as load_stage
-from reconciler import resolve as resolve_stage
-from reconciler import validate as validate_stage
-from reconciler.errors import ConfigError
-from reconciler.model.source import Revision
-from reconciler.pipeline import Reconciler, gc_paused
+# This folder holds bench/dns.py: it must not shadow dnspython's `dns` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from reconciler import load as load_stage  # noqa: E402
+from reconciler import resolve as resolve_stage  # noqa: E402
+from reconciler import validate as validate_stage  # noqa: E402
+from reconciler.errors import ConfigError  # noqa: E402
+from reconciler.model.source import Revision  # noqa: E402
+from reconciler.pipeline import Reconciler, gc_paused  # noqa: E402
 
 T = TypeVar("T")
 

@@ -15,8 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from reconciler import policy as policy_stage
-from reconciler.pipeline import load_desired
+# This folder holds bench/dns.py: it must not shadow dnspython's `dns` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from reconciler import policy as policy_stage  # noqa: E402
+from reconciler.pipeline import load_desired  # noqa: E402
 
 BOSUN_YAML = """\
 apiVersion: bosun/v1

@@ -27,14 +27,17 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from providers.compose.cli import compose_command
-from providers.scheduler import SchedulerProvider
-from reconciler.model.schedule import ScheduleRunResult
-from reconciler.pipeline import Reconciler, load_desired
-from reconciler.provider import ApplyOptions
-from reconciler.runtime import ReconcileCycle, Runtime, RuntimeOptions
-from reconciler.source.local import LocalSource
-from reconciler.state import StateStore
+# This folder holds bench/dns.py: it must not shadow dnspython's `dns` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from providers.compose.cli import compose_command  # noqa: E402
+from providers.scheduler import SchedulerProvider  # noqa: E402
+from reconciler.model.schedule import ScheduleRunResult  # noqa: E402
+from reconciler.pipeline import Reconciler, load_desired  # noqa: E402
+from reconciler.provider import ApplyOptions  # noqa: E402
+from reconciler.runtime import ReconcileCycle, Runtime, RuntimeOptions  # noqa: E402
+from reconciler.source.local import LocalSource  # noqa: E402
+from reconciler.state import StateStore  # noqa: E402
 
 REPO = "apiVersion: bosun/v1\nkind: Repository\nmetadata: {name: b}\nspec: {owner: bench}\n"
 
