@@ -74,6 +74,31 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float =
 # -- a Caddy of its own (an "external" gateway) -----------------------------------
 
 
+@contextlib.contextmanager
+def text_upstream(body: str) -> Iterator[int]:
+    """A loopback HTTP server answering every GET with ``body``; yields its port."""
+    payload = body.encode()
+
+    class Text(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Text)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @dataclass
 class CaddyProcess:
     folder: Path

@@ -9,8 +9,6 @@ SQLite rows) nor bosun's output holds the password.
 
 from __future__ import annotations
 
-import http.server
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +22,7 @@ from reconciler.pipeline import load_desired
 from reconciler.provider import ProviderContext
 from reconciler.secrets import Secrets
 from tests.integration.caddy.conftest import Bosun
-from tests.integration.caddy.engines import free_ports, get_via, wait_for
+from tests.integration.caddy.engines import free_ports, get_via, text_upstream, wait_for
 from tests.secretscan import leaks
 
 pytestmark = pytest.mark.caddy
@@ -34,25 +32,8 @@ ENV = "BOSUN_TEST_ADMIN_PASSWORD"
 
 @pytest.fixture
 def upstream() -> Iterator[int]:
-    class Hello(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = b"behind the door"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            return None
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with text_upstream("behind the door") as port:
+        yield port
 
 
 def manifests(http_port: int, https_port: int, upstream: int) -> str:

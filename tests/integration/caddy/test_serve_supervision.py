@@ -11,12 +11,10 @@ started here is stopped by its pid at the end.
 
 from __future__ import annotations
 
-import http.server
 import os
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +30,7 @@ from reconciler.pipeline import load_desired
 from reconciler.runtime.services import RuntimeServiceHost
 from reconciler.state import EventLevel, StateStore
 from tests.integration.caddy.conftest import Bosun
-from tests.integration.caddy.engines import free_ports, get_via, unique, wait_for
+from tests.integration.caddy.engines import free_ports, get_via, text_upstream, unique, wait_for
 
 pytestmark = pytest.mark.caddy
 
@@ -42,25 +40,8 @@ EDGE = ResourceRef(kind=Kind.GATEWAY, name="edge")
 
 @pytest.fixture
 def upstream() -> Iterator[int]:
-    class Hello(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = b"hello through the embedded Caddy"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            return None
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with text_upstream("hello through the embedded Caddy") as port:
+        yield port
 
 
 def write_repo(repo: Path, http_port: int, https_port: int, upstream: int,
