@@ -185,10 +185,10 @@ main() {
     echo "$LISTEN_HOST:$port" >"$DEMO/listen"
     install_hook
 
-    local web_port gateway_port
+    local web_port https_port
     web_port=$(sed -n 's/^ *WEB_PORT: *"\{0,1\}\([0-9]*\)"\{0,1\}.*/\1/p' \
         "$CLONE/stacks/web/stack.yaml" | head -n1)
-    gateway_port=$(sed -n 's/^ *http: *"[^"]*:\([0-9]*\)".*/\1/p' "$CLONE/gateway.yaml" |
+    https_port=$(sed -n 's/^ *https: *"[^"]*:\([0-9]*\)".*/\1/p' "$CLONE/gateway.yaml" |
         head -n1)
     cat <<EOF
 
@@ -198,13 +198,15 @@ main() {
   Its remote        $REMOTE   (a push sends bosun a signed webhook)
   bosun listens on  http://$LISTEN_HOST:$port   (webhooks: /hooks/generic, /hooks/github, ...)
   The web stack     http://127.0.0.1:${web_port:-18081}/
-  Through Caddy     http://quickstart.localhost:${gateway_port:-8880}/   (bosun's own Caddy)
+  Through Caddy     https://quickstart.localhost:${https_port:-8443}/   (bosun's own Caddy, its local CA)
 
   Change something and push:
     cd $CLONE
     sed -i 's/Hello from bosun/Hello again/' stacks/web/stack.yaml
     git commit -am "a new greeting" && git push
     curl -s http://127.0.0.1:${web_port:-18081}/
+    curl -s --cacert $STATE/caddy/data/caddy/pki/authorities/local/root.crt \\
+        https://quickstart.localhost:${https_port:-8443}/
 
   Look:   $BIN/bosun status --state-dir $STATE
   Stop:   Ctrl-C stops bosun (changes in flight finish) and its Caddy. The
