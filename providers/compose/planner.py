@@ -35,7 +35,7 @@ from providers.compose.render import Renderer, RenderFacts, display_model, stack
 from providers.compose.store import StackStore
 from providers.compose.target import StackLabels, service_files, stack_labels
 from reconciler.errors import BosunError
-from reconciler.model.common import Kind
+from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.desired import DesiredResource, DesiredState
 from reconciler.model.diff import diff_values
 from reconciler.model.kinds import Stack, StackState
@@ -220,7 +220,29 @@ def plan_stacks(
         if change is not None:
             outcome.changes.append(change)
     plan_deletes(desired, observed, ctx, declared, outcome, renderer, store)
+    outcome.warnings.extend(undeclared_hosts(observed, store))
     return outcome
+
+
+def undeclared_hosts(observed: ComposeObservation, store: StackStore) -> list[PlanWarning]:
+    """Hosts bosun deployed stacks to that no Host manifest declares any more.
+
+    Without its Host manifest bosun cannot reach a host, so what it deployed
+    there is neither read nor deleted: say so on every plan, rather than let the
+    stacks run on unwatched.
+    """
+    warnings = []
+    for host_name, stacks in sorted(store.deployments().items()):
+        if host_name in observed.hosts or host_name in observed.host_errors:
+            continue
+        names = sorted(stacks)
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        warnings.append(PlanWarning(
+            ref=ResourceRef(kind=Kind.HOST, name=host_name),
+            message=f"no Host manifest declares host {host_name} any more, so bosun cannot "
+                    f"read it: {len(names)} stack(s) it deployed there are left as they are "
+                    f"({shown}); declare the Host again to have them removed"))
+    return warnings
 
 
 def _plan_one(

@@ -77,6 +77,8 @@ class StackStore(Protocol):
 
     def hosts(self) -> set[str]: ...
 
+    def deployments(self) -> dict[str, set[str]]: ...
+
 
 class _Records:
     """What both stores do; they differ in where an entry is kept (``_load``, ``_put``)."""
@@ -93,7 +95,7 @@ class _Records:
     def _drop(self, stack: str) -> None:
         raise NotImplementedError
 
-    def _entries(self) -> list[StackEntry]:
+    def _entries(self) -> list[tuple[str, StackEntry]]:
         raise NotImplementedError
 
     def get(self, stack: str) -> StackEntry:
@@ -126,9 +128,15 @@ class _Records:
 
     def hosts(self) -> set[str]:
         """Every host a stack was deployed to and may still run on."""
-        out: set[str] = set()
-        for entry in self._entries():
-            out.update(h for h in (entry.host, *entry.left_on) if h)
+        return set(self.deployments())
+
+    def deployments(self) -> dict[str, set[str]]:
+        """Host -> the stacks deployed there that may still run on it."""
+        out: dict[str, set[str]] = {}
+        for stack, entry in self._entries():
+            for host in (entry.host, *entry.left_on):
+                if host:
+                    out.setdefault(host, set()).add(stack)
         return out
 
 
@@ -158,10 +166,11 @@ class FileStackStore(_Records):
     def _drop(self, stack: str) -> None:
         self._path(stack).unlink(missing_ok=True)
 
-    def _entries(self) -> list[StackEntry]:
+    def _entries(self) -> list[tuple[str, StackEntry]]:
         if not self.folder.is_dir():
             return []
-        return [e for p in self.folder.glob("*.json") if (e := self._load(p.stem)) is not None]
+        return [(p.stem, e) for p in self.folder.glob("*.json")
+                if (e := self._load(p.stem)) is not None]
 
 
 KV_NAMESPACE = "compose.stacks"
@@ -183,9 +192,10 @@ class KVStackStore(_Records):
     def _drop(self, stack: str) -> None:
         self.kv.kv_delete(KV_NAMESPACE, f"Stack/{stack}")
 
-    def _entries(self) -> list[StackEntry]:
-        found = (_entry(v) for v in self.kv.kv_items(KV_NAMESPACE).values())
-        return [e for e in found if e is not None]
+    def _entries(self) -> list[tuple[str, StackEntry]]:
+        found = ((k.removeprefix("Stack/"), _entry(v))
+                 for k, v in self.kv.kv_items(KV_NAMESPACE).items())
+        return [(name, e) for name, e in found if e is not None]
 
 
 def _entry(value: object) -> StackEntry | None:

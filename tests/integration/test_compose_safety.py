@@ -138,3 +138,36 @@ def test_a_move_whose_new_deployment_fails_keeps_the_old_one(
     plan = repo.bosun("plan")
     assert f"the deployment on host {docker_engine.host} is kept" in plan.output, plan.output
     assert f"- Stack/{name}" not in plan.output
+
+
+def test_a_host_dropped_from_the_repository_is_warned_about_not_forgotten(
+        two_hosts: StackRepo, podman_engine: Engine) -> None:
+    repo = two_hosts
+    name = unique("hd")
+    repo.write_stack(name, {"app": sleeper()}, host=podman_engine.host)
+    assert repo.bosun("apply").exit_code == 0
+    pod = repo.root / "pod.yaml"
+    host_manifest = pod.read_text()
+
+    # The Host and its stack leave the repository together: bosun can no
+    # longer reach that engine, so it deletes nothing there and says so.
+    pod.unlink()
+    repo.remove_stack(name)
+    plan = repo.bosun("plan")
+    assert plan.exit_code == 0, plan.output
+    assert "No changes." in plan.output, plan.output
+    assert (f"Warning: Host/{podman_engine.host}: no Host manifest declares host "
+            f"{podman_engine.host} any more, so bosun cannot read it: 1 stack(s) it "
+            f"deployed there are left as they are ({name}); declare the Host again to have "
+            "them removed") in plan.output, plan.output
+    assert _running(podman_engine, name), "nothing is deleted where bosun cannot look"
+
+    # Declared again, the host is read and the stack removed; the warning goes.
+    pod.write_text(host_manifest)
+    applied = repo.bosun("apply", "--allow-empty")
+    assert applied.exit_code == 0, applied.output
+    assert f"- Stack/{name}" in applied.output, applied.output
+    assert _running(podman_engine, name) == []
+    pod.unlink()
+    again = repo.bosun("plan")
+    assert "No changes." in again.output and "Warning" not in again.output, again.output

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from providers.compose.observed import ComposeObservation, HostState
+from providers.compose.planner import undeclared_hosts
 from providers.compose.store import (
     FailureRecord,
     FileStackStore,
@@ -61,3 +63,32 @@ def test_records_round_trip(store: StackStore) -> None:
     assert store.get("blog").failure is None
     store.forget("blog")
     assert store.get("blog").healthy is None and store.hosts() == set()
+
+
+def healthy(stack: str, host: str) -> HealthyRecord:
+    return HealthyRecord(stack=stack, host=host, revision="r1", digest="sha256:a",
+                         project_dir="/x", model={}, applied_at=datetime.now(UTC))
+
+
+def test_deployments_name_the_stacks_of_each_host(store: StackStore) -> None:
+    store.save_healthy(healthy("blog", "a"))
+    store.save_healthy(healthy("shop", "a"))
+    store.save_healthy(healthy("blog", "b"))  # moved: may still run on a
+    assert store.deployments() == {"a": {"blog", "shop"}, "b": {"blog"}}
+    assert store.hosts() == {"a", "b"}
+
+
+def test_a_host_without_manifest_is_warned_about_on_every_plan(store: StackStore) -> None:
+    store.save_healthy(healthy("blog", "gone"))
+    store.save_healthy(healthy("api", "gone"))
+    store.save_healthy(healthy("web", "local"))
+    store.save_healthy(healthy("db", "down"))
+    observed = ComposeObservation(
+        hosts={"local": HostState(name="local", engine="docker", url="unix:///x")},
+        host_errors={"down": "cannot connect"})
+    warnings = undeclared_hosts(observed, store)
+    assert [(str(w.ref), w.message) for w in warnings] == [(
+        "Host/gone",
+        "no Host manifest declares host gone any more, so bosun cannot read it: 2 stack(s) "
+        "it deployed there are left as they are (api, blog); declare the Host again to have "
+        "them removed")]
