@@ -3,15 +3,13 @@ exactly as ``docker compose config`` renders it.
 
 Each sample (its compose file and ``.env``) becomes a stack of a temporary
 repository; bosun's render (load, resolve, the compose provider's renderer)
-is compared with Compose run directly in the corpus folder. The corpus is
-found from ``BOSUN_CORPUS`` or by walking up from the repository to a
-``shared/corpus`` folder; it is read, never copied into the project.
+is compared with Compose run directly in the corpus folder (``tests/corpus.py``
+finds it; it is read, never copied into the project).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -25,33 +23,14 @@ from providers.compose.render import RenderCache, Renderer, stack_input
 from reconciler.model.common import Kind, ResourceRef
 from reconciler.pipeline import load_desired
 from reconciler.secrets import Secrets
-
-
-def corpus_dir() -> Path:
-    env = os.environ.get("BOSUN_CORPUS")
-    if env:
-        path = Path(env)
-        return path / "awesome-compose" if (path / "awesome-compose").is_dir() else path
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "corpus" / "awesome-compose"
-        if candidate.is_dir():
-            return candidate
-    raise AssertionError("awesome-compose corpus not found: set BOSUN_CORPUS or keep "
-                         "shared/corpus beside the repository")
-
-
-def compose_file(folder: Path) -> Path:
-    for name in ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"):
-        if (folder / name).is_file():
-            return folder / name
-    raise AssertionError(f"{folder} has no compose file")
+from tests.corpus import awesome_compose, compose_file
 
 
 def _needs_build(path: Path) -> bool:
     return bool(re.search(r"^\s+build:", path.read_text(), re.MULTILINE))
 
 
-SAMPLES = sorted(p.name for p in corpus_dir().iterdir()
+SAMPLES = sorted(p.name for p in awesome_compose().iterdir()
                  if p.is_dir() and not _needs_build(compose_file(p)))
 
 
@@ -74,7 +53,7 @@ def _compose_config(folder: Path, project: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("sample", SAMPLES)
 def test_render_matches_compose_config(sample: str, tmp_path: Path) -> None:
-    source = corpus_dir() / sample
+    source = awesome_compose() / sample
     repo = tmp_path / "repo"
     folder = repo / sample
     folder.mkdir(parents=True)

@@ -1,16 +1,15 @@
 """Every compose file of the awesome-compose corpus, wrapped in a Stack, validates.
 
-The corpus lives outside the project (``../shared/corpus``, or ``$BOSUN_CORPUS``)
-and is never copied into it: each test copies one compose file and its ``.env``
-into a temporary repository, adds a Stack (the compose file by path, or the same
-model inline), a Gateway and a Route to the first service, and expects
-``bosun validate`` to find nothing wrong.
+The corpus (``tests/corpus.py`` finds it) is never copied into the project:
+each test copies one compose file and its ``.env`` into a temporary
+repository, adds a Stack (the compose file by path, or the same model inline),
+a Gateway and a Route to the first service, and expects ``bosun validate`` to
+find nothing wrong.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -21,26 +20,10 @@ from click.testing import CliRunner
 from reconciler.cli import cli
 from reconciler.pipeline import load_desired
 from reconciler.yamlnodes import parse_documents
+from tests.corpus import awesome_compose, compose_file
 
-
-def corpus_root() -> Path:
-    env = os.environ.get("BOSUN_CORPUS")
-    if env:
-        return Path(env)
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "corpus"
-        if candidate.is_dir():
-            return candidate
-    raise RuntimeError("the shared corpus is missing: set BOSUN_CORPUS to its folder")
-
-
-AWESOME = corpus_root() / "awesome-compose"
+AWESOME = awesome_compose()
 SAMPLES = sorted(p for p in AWESOME.iterdir() if p.is_dir())
-
-
-def _compose_file(sample: Path) -> Path:
-    return next(sample / n for n in ("compose.yaml", "compose.yml", "docker-compose.yml")
-                if (sample / n).is_file())
 
 
 def _stack_name(sample: Path) -> str:
@@ -48,7 +31,7 @@ def _stack_name(sample: Path) -> str:
 
 
 def _repository(sample: Path, folder: Path, inline: bool) -> tuple[str, str]:
-    compose = _compose_file(sample)
+    compose = compose_file(sample)
     model = parse_documents(compose.read_text(encoding="utf-8"), compose.name)[0].data
     service = sorted(model["services"])[0]
     name = _stack_name(sample)
@@ -97,7 +80,7 @@ def test_corpus_compose_validates(sample: Path, inline: bool, tmp_path: Path) ->
     stack = next(r for r in desired.resources if r.ref.name == name and r.compose is not None)
     assert stack.compose is not None
     assert service in stack.compose.services
-    expected = parse_documents(_compose_file(sample).read_text(encoding="utf-8"), "c")[0].data
+    expected = parse_documents(compose_file(sample).read_text(encoding="utf-8"), "c")[0].data
     assert stack.compose.model == expected
     assert stack.compose.inline is inline
 
