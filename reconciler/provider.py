@@ -156,6 +156,21 @@ class ComposeRenderer(Protocol):
 
 
 @runtime_checkable
+class Forgetter(Protocol):
+    """Optional: a provider that remembers what it made outside the repository's reach.
+
+    A Host or DNSZone removed from the repository takes the way to reach it
+    along; what bosun made there keeps running, and the provider warns on
+    every plan. ``bosun forget Kind/name`` calls this to drop the memory
+    (nothing is touched on the engine or server); it answers what was
+    forgotten, one line each, or nothing when the ref is not its concern.
+    """
+
+    def forget(self, ref: ResourceRef, state_dir: Path, kv: KeyValueStore | None
+               ) -> list[str]: ...
+
+
+@runtime_checkable
 class PartialObservation(Protocol):
     """An observation where some hosts, gateways or zones could not be read.
 
@@ -250,6 +265,7 @@ __all__ = [
     "ComposeRenderer",
     "Describer",
     "DetailedPlanner",
+    "Forgetter",
     "KeyValueStore",
     "PartialObservation",
     "PlanOutcome",

@@ -241,7 +241,8 @@ def undeclared_hosts(observed: ComposeObservation, store: StackStore) -> list[Pl
             ref=ResourceRef(kind=Kind.HOST, name=host_name),
             message=f"no Host manifest declares host {host_name} any more, so bosun cannot "
                     f"read it: {len(names)} stack(s) it deployed there are left as they are "
-                    f"({shown}); declare the Host again to have them removed"))
+                    f"({shown}); declare the Host again to have them removed, or "
+                    f"'bosun forget Host/{host_name}' to leave them"))
     return warnings
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import weakref
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from providers.compose.deletes import PROVIDER
@@ -36,7 +37,7 @@ from reconciler.model.desired import DesiredResource, DesiredState
 from reconciler.model.kinds import Stack, StackState
 from reconciler.model.plan import Change, ChangeResult
 from reconciler.model.status import Health, HealthState, ResourceDetails
-from reconciler.provider import PlanOutcome, ProviderContext
+from reconciler.provider import KeyValueStore, PlanOutcome, ProviderContext
 
 
 class ComposeProvider:
@@ -55,9 +56,7 @@ class ComposeProvider:
         return self._renderers.of(ctx.state_dir)
 
     def store(self, ctx: ProviderContext) -> StackStore:
-        if ctx.kv is not None:
-            return KVStackStore(ctx.kv)
-        return FileStackStore(ctx.state_dir / "compose" / "stacks")
+        return _store(ctx.state_dir, ctx.kv)
 
     # -- Protocol -------------------------------------------------------------
 
@@ -122,6 +121,13 @@ class ComposeProvider:
             out[res.ref.name] = facts.model
         return out
 
+    def forget(self, ref: ResourceRef, state_dir: Path, kv: KeyValueStore | None) -> list[str]:
+        """Forget the stacks deployed on a Host removed from the repository (they keep running)."""
+        if ref.kind is not Kind.HOST:
+            return []
+        return [f"stack {name} on host {ref.name}: left as it is"
+                for name in _store(state_dir, kv).forget_host(ref.name)]
+
     def batch_key(self, change: Change) -> str:
         return str(change.ref)
 
@@ -171,3 +177,9 @@ class ComposeProvider:
 
 
 __all__ = ["ComposeProvider"]
+
+
+def _store(state_dir: Path, kv: KeyValueStore | None) -> StackStore:
+    if kv is not None:
+        return KVStackStore(kv)
+    return FileStackStore(state_dir / "compose" / "stacks")

@@ -79,6 +79,8 @@ class StackStore(Protocol):
 
     def deployments(self) -> dict[str, set[str]]: ...
 
+    def forget_host(self, host: str) -> list[str]: ...
+
 
 class _Records:
     """What both stores do; they differ in where an entry is kept (``_load``, ``_put``)."""
@@ -129,6 +131,23 @@ class _Records:
     def hosts(self) -> set[str]:
         """Every host a stack was deployed to and may still run on."""
         return set(self.deployments())
+
+    def forget_host(self, host: str) -> list[str]:
+        """Forget every deployment on ``host`` (they keep running); the stacks concerned."""
+        touched: list[str] = []
+        with self._lock:
+            for stack, entry in self._entries():
+                left = tuple(h for h in entry.left_on if h != host)
+                if entry.host == host and not left:
+                    self._drop(stack)
+                elif entry.host == host:
+                    self._put(stack, StackEntry(left_on=left))
+                elif left != entry.left_on:
+                    self._put(stack, entry.model_copy(update={"left_on": left}))
+                else:
+                    continue
+                touched.append(stack)
+        return sorted(touched)
 
     def deployments(self) -> dict[str, set[str]]:
         """Host -> the stacks deployed there that may still run on it."""

@@ -39,6 +39,9 @@ class ZonePlan:
     conflicts: list[Conflict] = field(default_factory=list)
     size: int = 0
     risky: int = 0
+    owned: int = 0
+    """Record sets bosun owns in the zone as read (markers of this owner, or every
+    set of an authoritative zone)."""
 
     @property
     def unsafe(self) -> bool:
@@ -244,12 +247,26 @@ def _plan_orphan_markers(z: _Zone) -> None:
                  _set_diffs(before, None), [])
 
 
+def _owned_count(z: _Zone) -> int:
+    if z.target.shared:
+        return sum(1 for m in z.markers.values() if m.owner == z.owner)
+    return len(z.records)
+
+
+def owned_sets(target: ZoneTarget, observed: ZoneRecords, owner: str) -> int:
+    """How many record sets of the zone as read are bosun's (see ``ZonePlan.owned``)."""
+    z = _Zone(target=target, observed=observed, owner=owner, provider="dns")
+    _read(z)
+    return _owned_count(z)
+
+
 def plan_zone(target: ZoneTarget, observed: ZoneRecords, owner: str,
               provider: str = "dns") -> ZonePlan:
     """Changes that make the zone hold what ``target`` wants, and what stands in the way."""
     z = _Zone(target=target, observed=observed, owner=owner, provider=provider,
               origin_text=target.origin.to_text())
     _read(z)
+    z.out.owned = _owned_count(z)
     _plan_deletes(z)
     for _key, wanted in sorted(target.sets.items()):
         _plan_wanted(z, wanted)

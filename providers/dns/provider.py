@@ -17,19 +17,21 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 from providers.dns.backend import PartialWrite, ZoneBackend, backend_for
 from providers.dns.observation import Conflict, DNSObservation, ZoneFailure, ZoneRecords
-from providers.dns.planner import UNSAFE_MIN_SETS, UNSAFE_SHARE, ZonePlan, plan_zone
+from providers.dns.planner import UNSAFE_MIN_SETS, UNSAFE_SHARE, ZonePlan, owned_sets, plan_zone
 from providers.dns.records import RecordSet, SetEdit, describe, fqdn
+from providers.dns.remembered import RememberedZones, ZoneNote, where
 from providers.dns.wanted import ZoneTarget, zone_targets
 from reconciler.errors import BosunError, PermanentError, ProviderError, UnsafePlanError
 from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.desired import DesiredState
 from reconciler.model.kinds import DNSZone
-from reconciler.model.plan import Change, ChangeOutcome, ChangeResult
+from reconciler.model.plan import Change, ChangeOutcome, ChangeResult, PlanWarning
 from reconciler.model.status import Health, HealthState
-from reconciler.provider import ProviderContext, SecretResolver
+from reconciler.provider import KeyValueStore, PlanOutcome, ProviderContext, SecretResolver
 
 BackendFactory = Callable[[DNSZone, SecretResolver], ZoneBackend]
 
@@ -90,10 +92,21 @@ class DNSProvider:
                     failed[name] = ZoneFailure(message=message,
                                                records=tuple(targets[name].record_refs()))
         conflicts: list[Conflict] = []
+        memory = RememberedZones(ctx.state_dir, ctx.kv)
+        known = memory.all()
         for name, records in sorted(zones.items()):
             zone_plan = self._plan_zone(desired, targets[name], records, ctx.owner)
             conflicts.extend(zone_plan.conflicts)
+            self._remember(memory, known, targets[name], zone_plan.owned)
         return DNSObservation(zones=zones, failed=failed, conflicts=tuple(conflicts))
+
+    @staticmethod
+    def _remember(memory: RememberedZones, known: dict[str, ZoneNote], target: ZoneTarget,
+                  owned: int) -> None:
+        """Note whether bosun owns record sets in the zone (see ``remembered``)."""
+        note = ZoneNote(origin=target.origin.to_text(), server=where(target.spec_zone),
+                        owned=owned) if owned else None
+        memory.note(target.resource, note, known)
 
     # -- plan -----------------------------------------------------------------------
 
@@ -119,6 +132,31 @@ class DNSProvider:
                 "; ".join(parts) + f" -- more than {int(UNSAFE_SHARE * 100)}% of a zone of "
                 f"{UNSAFE_MIN_SETS} or more record sets", hint="--force")
         return changes
+
+    def plan_detailed(self, desired: DesiredState, observed: DNSObservation,
+                      ctx: ProviderContext) -> PlanOutcome:
+        changes = self.plan(desired, observed, ctx)
+        targets = self._zone_targets(desired)
+        remembered = RememberedZones(ctx.state_dir, ctx.kv).all()
+        warnings = [
+            PlanWarning(ref=ResourceRef(kind=Kind.DNS_ZONE, name=name), message=(
+                f"no longer in the repository, so bosun cannot reach zone {note.origin} on "
+                f"{note.server} any more: {note.owned} record set(s) it wrote there are left "
+                "as they are; declare the zone again without records to remove them, or "
+                f"'bosun forget DNSZone/{name}' to leave them"))
+            for name, note in sorted(remembered.items()) if name not in targets
+        ]
+        return PlanOutcome(changes=changes, warnings=warnings)
+
+    def forget(self, ref: ResourceRef, state_dir: Path, kv: KeyValueStore | None) -> list[str]:
+        """Drop the note of a zone removed from the repository (its records stay)."""
+        if ref.kind is not Kind.DNS_ZONE:
+            return []
+        note = RememberedZones(state_dir, kv).forget(ref.name)
+        if note is None:
+            return []
+        return [f"zone {note.origin} on {note.server}: {note.owned} record set(s) left as "
+                "they are"]
 
     def batch_key(self, change: Change) -> str:
         return f"DNSZone/{change.payload.get('zone', '')}"
@@ -158,11 +196,17 @@ class DNSProvider:
         except PartialWrite as exc:
             sent, failure = exc.accepted, exc.message
         try:
-            after = backend.read().index()
+            read_back = backend.read()
         except ProviderError as exc:
             message = f"written ({sent} request(s)) but could not be read back: {exc.message}"
             return [self._result(c, ChangeOutcome.FAILED, message, started, sent if i == 0 else 0)
                     for i, c in enumerate(changes)]
+        after = read_back.index()
+        target = self._zone_targets(desired).get(zone)
+        if target is not None:
+            memory = RememberedZones(ctx.state_dir, ctx.kv)
+            self._remember(memory, memory.all(), target,
+                           owned_sets(target, read_back, ctx.owner))
         results = []
         for i, (change, edits) in enumerate(zip(changes, groups, strict=True)):
             wrong = [e for e in edits if after.get(e.key) != e.after]

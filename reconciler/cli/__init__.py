@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                 "Stop applying changes to RESOURCE (Kind/name, or a stack's name)."),
     "resume": ("reconciler.cli.serve_cmds", "resume",
                "Apply changes to RESOURCE again (a running bosun serve reconciles at once)."),
+    "forget": ("reconciler.cli.serve_cmds", "forget",
+               "Forget what bosun made behind a Host or DNSZone removed from the repository."),
     "schedule": ("reconciler.cli.schedule_cmds", "schedule",
                  "Schedules run by bosun serve: what is registered and how the runs went."),
     "gateway": ("reconciler.cli.gateway_cmds", "gateway",

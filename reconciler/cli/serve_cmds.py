@@ -25,7 +25,7 @@ from reconciler.model.common import Kind, ResourceRef, duration_seconds
 from reconciler.model.schedule import ScheduleOverview
 from reconciler.model.sensitive import Sensitive
 from reconciler.pipeline import Reconciler
-from reconciler.provider import ApplyOptions
+from reconciler.provider import ApplyOptions, Forgetter
 from reconciler.runtime import ReconcileCycle, Runtime, RuntimeOptions
 from reconciler.server import Service, build_app
 from reconciler.source import Source
@@ -360,3 +360,46 @@ def resume(resource: str, state_dir: Path | None, path: Path | None) -> None:
         click.echo(f"{ref} resumed.")
     else:
         click.echo(f"{ref} was not suspended.")
+
+
+@click.command()
+@click.argument("resource")
+@state_option
+@click.option("--path", "path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The working folder of local mode (state in DIR/.bosun).")
+@handle_errors
+def forget(resource: str, state_dir: Path | None, path: Path | None) -> None:
+    """Forget what bosun made behind a Host or DNSZone removed from the repository.
+
+    RESOURCE is Host/NAME or DNSZone/NAME. Without its manifest bosun cannot
+    reach that engine or server, so the stacks or records it made there keep
+    running and every plan warns about them. This drops bosun's memory of
+    them and so the warning; nothing on the engine or server is touched. To
+    remove them instead, declare the Host or zone again without stacks or
+    records and apply.
+    """
+    try:
+        ref = ResourceRef.parse(resource)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if ref.kind not in (Kind.HOST, Kind.DNS_ZONE):
+        raise click.BadParameter(f"{ref}: only Host/NAME and DNSZone/NAME are remembered "
+                                 "beyond the repository")
+    state = _state_dir(state_dir, path)
+    if not state.is_dir():
+        fail(f"{state} is not a bosun state folder (--state-dir, or --path of local mode)")
+    store = StateStore(state)
+    try:
+        lines: list[str] = []
+        for provider in Reconciler(state_dir=state).providers:
+            if isinstance(provider, Forgetter):
+                lines += provider.forget(ref, state, store)
+        if not lines:
+            click.echo(f"bosun remembers nothing made behind {ref}.")
+            return
+        store.add_event("control", f"{ref} forgotten: " + "; ".join(lines), ref=ref)
+        click.echo(f"{ref}: forgotten; bosun no longer warns about it. Left as they are:")
+        for line in lines:
+            click.echo(f"  {line}")
+    finally:
+        store.close()

@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterator
 
 import docker.errors
 import pytest
+from click.testing import CliRunner
 
 from providers.compose.cli import compose_command
+from reconciler.cli import cli
 from reconciler.model.common import Kind, ResourceRef
 from reconciler.model.plan import ChangeAction, ChangeOutcome
 from reconciler.pipeline import Reconciler, load_desired
@@ -171,3 +173,22 @@ def test_a_host_dropped_from_the_repository_is_warned_about_not_forgotten(
     pod.unlink()
     again = repo.bosun("plan")
     assert "No changes." in again.output and "Warning" not in again.output, again.output
+
+
+def test_forgetting_a_dropped_host_leaves_its_stacks_and_the_warning_goes(
+        two_hosts: StackRepo, podman_engine: Engine) -> None:
+    repo = two_hosts
+    name = unique("hf")
+    repo.write_stack(name, {"app": sleeper()}, host=podman_engine.host)
+    assert repo.bosun("apply").exit_code == 0
+    (repo.root / "pod.yaml").unlink()
+    repo.remove_stack(name)
+    assert f"Warning: Host/{podman_engine.host}" in repo.bosun("plan").output
+
+    forgot = CliRunner().invoke(cli, ["forget", f"Host/{podman_engine.host}", "--state-dir",
+                                      str(repo.state_dir)], catch_exceptions=False)
+    assert forgot.exit_code == 0, forgot.output
+    assert f"stack {name} on host {podman_engine.host}: left as it is" in forgot.output
+    plan = repo.bosun("plan")
+    assert "No changes." in plan.output and "Warning" not in plan.output, plan.output
+    assert _running(podman_engine, name), "forgetting touches nothing on the engine"

@@ -91,4 +91,17 @@ def test_a_host_without_manifest_is_warned_about_on_every_plan(store: StackStore
         "Host/gone",
         "no Host manifest declares host gone any more, so bosun cannot read it: 2 stack(s) "
         "it deployed there are left as they are (api, blog); declare the Host again to have "
-        "them removed")]
+        "them removed, or 'bosun forget Host/gone' to leave them")]
+
+
+def test_forgetting_a_host_keeps_what_else_is_known(store: StackStore) -> None:
+    store.save_healthy(healthy("blog", "gone"))
+    store.save_healthy(healthy("moved", "gone"))
+    store.save_healthy(healthy("moved", "local"))  # left_on: gone
+    store.save_healthy(healthy("away", "local"))
+    store.save_healthy(healthy("away", "gone"))  # on gone, left_on: local
+    store.save_healthy(healthy("web", "local"))
+    assert store.forget_host("gone") == ["away", "blog", "moved"]
+    assert store.deployments() == {"local": {"away", "moved", "web"}}
+    assert store.get("moved").healthy is not None, "its deployment on local is still known"
+    assert store.forget_host("gone") == []

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from reconciler.cli import cli
 from tests.integration.dns.conftest import Zone
 
 pytestmark = pytest.mark.dns
@@ -125,3 +127,31 @@ def test_authoritative_zone_owns_everything_but_the_protected(zone: Zone) -> Non
     assert ("@", "SOA") in served and ("@", "NS") in served
     assert not [k for k in served if k[0].startswith("bosun-")]  # no markers
     assert "No changes." in zone.bosun("plan").output
+
+
+def test_a_zone_removed_from_the_repository_is_left_and_warned_about(knot_zone: Zone) -> None:
+    zone = knot_zone
+    zone.declare(BASE)
+    assert zone.bosun("apply").exit_code == 0
+    before = zone.records()
+    writes = zone.writes()
+
+    (zone.root / "dns.yaml").unlink()  # the zone, its records and its key leave together
+    plan = zone.bosun("plan")
+    assert plan.exit_code == 0, plan.output
+    assert "No changes." in plan.output, plan.output
+    assert (f"Warning: DNSZone/example: no longer in the repository, so bosun cannot reach "
+            f"zone {zone.server.zone}. on server {zone.proxy.address if zone.proxy else ''} "
+            "any more: 3 record set(s) it wrote there are left as they are; declare the zone "
+            "again without records to remove them, or 'bosun forget DNSZone/example' to leave "
+            "them") in plan.output, plan.output
+    assert zone.bosun("apply").exit_code == 0
+    assert zone.records() == before and zone.writes() == writes
+
+    forgot = CliRunner().invoke(cli, ["forget", "DNSZone/example", "--state-dir",
+                                      str(zone.state_dir)], catch_exceptions=False)
+    assert forgot.exit_code == 0, forgot.output
+    assert (f"zone {zone.server.zone}. on server") in forgot.output, forgot.output
+    again = zone.bosun("plan")
+    assert "No changes." in again.output and "Warning" not in again.output, again.output
+    assert zone.records() == before

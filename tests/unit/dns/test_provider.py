@@ -202,3 +202,50 @@ def test_renaming_the_resource_only_rewrites_the_marker(tmp_path: Path) -> None:
     [result] = provider.apply([change], renamed, ctx)
     assert result.outcome is ChangeOutcome.APPLIED
     assert provider.plan(renamed, provider.observe(renamed, ctx), ctx) == []
+
+
+def test_a_zone_removed_from_the_repository_is_warned_about_until_emptied_or_forgotten(
+        tmp_path: Path) -> None:
+    server = MemoryZone([a_set("hand", "192.0.2.99")])
+    (tmp_path / "a").mkdir()
+    (tmp_path / "none").mkdir()
+    (tmp_path / "none" / "bosun.yaml").write_text(json.dumps({
+        "apiVersion": "bosun/v1", "kind": "Repository", "metadata": {"name": "r"},
+        "spec": {}}))
+    declared = repo(tmp_path / "a", {"h1": HOSTS["h1"], "h2": HOSTS["h2"]}, "shared")
+    without = load_desired(tmp_path / "none")
+    ctx = context(tmp_path, declared)
+    provider = provider_for(server)
+    changes = provider.plan(declared, provider.observe(declared, ctx), ctx)
+    provider.apply(changes, declared, ctx)
+    provider.observe(declared, ctx)  # after apply: two sets with bosun's markers
+
+    zone = ResourceRef(kind=Kind.DNS_ZONE, name="example")
+    gone = provider.plan_detailed(without, provider.observe(without, ctx), ctx)
+    assert gone.changes == []
+    assert [(w.ref, w.message) for w in gone.warnings] == [(zone, (
+        "no longer in the repository, so bosun cannot reach zone example.com. on server "
+        "127.0.0.1:53 any more: 2 record set(s) it wrote there are left as they are; declare "
+        "the zone again without records to remove them, or 'bosun forget DNSZone/example' "
+        "to leave them"))]
+    writes = server.writes
+
+    # Declared again without records: bosun deletes its sets, then has nothing to say.
+    emptied = repo(tmp_path / "a", {}, "shared")
+    changes = provider.plan(emptied, provider.observe(emptied, ctx), ctx)
+    assert {c.action for c in changes} == {ChangeAction.DELETE}
+    provider.apply(changes, emptied, ctx)
+    provider.observe(emptied, ctx)
+    assert provider.plan_detailed(without, provider.observe(without, ctx), ctx).warnings == []
+    assert ("hand", "A") in server.sets and server.writes == writes + 1
+
+    # Or forgotten: the records stay, the warning goes.
+    changes = provider.plan(declared, provider.observe(declared, ctx), ctx)
+    provider.apply(changes, declared, ctx)
+    provider.observe(declared, ctx)
+    assert provider.plan_detailed(without, provider.observe(without, ctx), ctx).warnings
+    assert provider.forget(zone, ctx.state_dir, None) == [
+        "zone example.com. on server 127.0.0.1:53: 2 record set(s) left as they are"]
+    assert provider.forget(zone, ctx.state_dir, None) == []
+    assert provider.plan_detailed(without, provider.observe(without, ctx), ctx).warnings == []
+    assert ("h1", "A") in server.sets
