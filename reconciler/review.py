@@ -34,6 +34,7 @@ from reconciler.model.source import Revision
 from reconciler.pipeline import Reconciler, load_desired
 from reconciler.provider import ApplyOptions, ProviderContext
 from reconciler.render import MARKDOWN_LIMIT, plan_json, render_markdown, render_text
+from reconciler.state import StateStore
 
 MAX_LISTED = 10
 
@@ -128,10 +129,12 @@ def review(
             elif reconciler is not None:
                 planner = reconciler
             else:
+                state = state_dir or (path.resolve() / ".bosun")
                 planner = Reconciler(
-                    state_dir=state_dir or (path.resolve() / ".bosun"),
+                    state_dir=state,
                     provider_names=list(providers) if providers else None,
                     options=options or ApplyOptions(), environ=environ,
+                    kv=StateStore(state),  # as a plan of the working folder has
                 )
             try:
                 plan = planner.plan(head_desired)

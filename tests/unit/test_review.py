@@ -160,3 +160,25 @@ def test_a_bare_repository_with_a_sub_folder(tmp_path: Path) -> None:
     result = review(bare, "main", "feature", offline=True, subdir="deploy")
     assert result.plan is not None
     assert sorted(str(c.ref) for c in result.plan.changes) == ["Stack/extra", "Stack/hello"]
+
+
+def test_online_plan_has_the_state_store_that_schedules_need(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    init(work)
+    assert CliRunner().invoke(cli, ["init", str(work)]).exit_code == 0
+    commit(work, "base")
+    git(work, "checkout", "-q", "-b", "feature")
+    stack = work / "stacks/hello/stack.yaml"
+    stack.write_text(stack.read_text().replace("hello from bosun", "hello again"))
+    commit(work, "head")
+    state = tmp_path / "state"
+    # The scheduler keeps registrations in the state store: a review online
+    # reads them there, as a plan of the working folder does.
+    result = review(work, "main", "feature", state_dir=state, providers=["scheduler"])
+    assert result.plan is not None and result.plan.errors == (), result.plan
+    assert result.ok
+    out = CliRunner().invoke(cli, ["plan", str(work), "--base", "main", "--head", "feature",
+                                   "--provider", "scheduler", "--state-dir", str(state),
+                                   "--detailed-exitcode"])
+    assert out.exit_code == 0, out.output
+    assert "No changes." in out.output, out.output
