@@ -27,6 +27,7 @@ from reconciler.cli.common import (
 )
 from reconciler.cli.source_options import git_options, git_source
 from reconciler.errors import ConfigError
+from reconciler.model.common import ResourceRef
 from reconciler.model.desired import DesiredState
 from reconciler.model.plan import ChangeOutcome, ChangeResult
 from reconciler.model.source import Revision
@@ -90,6 +91,14 @@ def validate(path: Path, output: str) -> None:
         state = "is valid" if not enforced else "violates enforced policies"
         click.echo(f"Repository {state}: {summary}.")
     sys.exit(EXIT_ERROR if enforced else EXIT_OK)
+
+
+def _suspended(reconciler: Reconciler) -> dict[ResourceRef, str]:
+    """Suspended resources and why, from the state store of ``reconciler``."""
+    store = reconciler.kv
+    if not isinstance(store, StateStore):
+        return {}
+    return {ref: rec.reason for ref, rec in store.suspended().items()}
 
 
 def _reconciler_options(force: bool, allow_empty: bool, concurrency: int = 4) -> ApplyOptions:
@@ -250,6 +259,18 @@ def apply(path: Path, providers: tuple[str, ...], state_dir: Path | None,
         sys.exit(EXIT_ERROR if result.errors else EXIT_OK)
     if saved is not None:
         reconciler.check_saved(result, desired)
+    # Suspended resources are planned but not applied, as under bosun serve.
+    suspended = _suspended(reconciler)
+    held = [c for c in result.changes if c.ref in suspended]
+    if held:
+        click.echo("")
+        for ref in sorted({c.ref for c in held}, key=ResourceRef.sort_key):
+            reason = f" ({suspended[ref]})" if suspended[ref] else ""
+            click.echo(f"Held: {ref} is suspended{reason}; 'bosun resume {ref}' hands it back.")
+        result = result.model_copy(update={
+            "changes": tuple(c for c in result.changes if c.ref not in suspended)})
+        if not result.changes:
+            sys.exit(EXIT_ERROR if result.errors else EXIT_OK)
     click.echo("")
     click.echo(f"Applying {len(result.changes)} change(s)...")
 

@@ -333,7 +333,7 @@ def suspend(resource: str, state_dir: Path | None, path: Path | None, reason: st
     """Stop applying changes to RESOURCE (Kind/name, or a stack's name).
 
     It is still planned (and shown out of sync); its health reads Suspended.
-    A running bosun serve notices within seconds.
+    A running bosun serve notices within seconds; bosun apply holds its changes too.
     """
     ref = _ref(resource)
     store = StateStore(_state_dir(state_dir, path))
