@@ -147,6 +147,13 @@ def load(path: Path) -> SavedPlan:
     return SavedPlan(plan, [str(p) for p in providers])
 
 
+def _same_changes(saved: Plan, fresh: Plan) -> bool:
+    """Whether both plans make exactly the same changes (payloads included)."""
+    return (len(saved.changes) == len(fresh.changes)
+            and all(a.model_dump(mode="json") == b.model_dump(mode="json")
+                    for a, b in zip(saved.changes, fresh.changes, strict=True)))
+
+
 def check_fresh(saved: Plan, fresh: Plan) -> None:
     """Raise ``StalePlanError`` unless ``fresh`` was made against what ``saved`` was."""
     moved: list[str] = []
@@ -155,9 +162,11 @@ def check_fresh(saved: Plan, fresh: Plan) -> None:
     if saved.desired_digest != fresh.desired_digest:
         moved.append(f"the repository changed (desired {short(saved.desired_digest)} -> "
                      f"{short(fresh.desired_digest)})")
-    if saved.observed_digest != fresh.observed_digest:
+    if saved.observed_digest != fresh.observed_digest and not _same_changes(saved, fresh):
+        # The engines report more than a plan rests on (uptimes, other owners'
+        # projects): only a running state that changes the plan makes it stale.
         moved.append(f"the running state changed (observed {short(saved.observed_digest)} "
-                     f"-> {short(fresh.observed_digest)})")
+                     f"-> {short(fresh.observed_digest)}) and the plan with it")
     known = {(e.provider, str(e.ref)) for e in saved.errors}
     unread = [e for e in fresh.errors if (e.provider, str(e.ref)) not in known]
     if unread:

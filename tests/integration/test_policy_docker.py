@@ -7,6 +7,7 @@ plan applies exactly once and is stale afterwards.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import cli
-from tests.integration.helpers import Engine, StackRepo, sleeper
+from tests.integration.helpers import IMAGE, Engine, StackRepo, sleeper
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -80,3 +81,36 @@ def test_a_saved_plan_applies_once_then_is_stale(docker_engine: Engine, make_rep
     assert second.exit_code == 0, second.output
     assert repo.identity(name) != before
     assert repo.containers(name)["app"]["Config"]["Env"].count("V=2") == 1
+
+
+def test_a_saved_plan_outlives_uptimes_and_other_projects(
+        docker_engine: Engine, make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo(docker_engine)
+    name = f"{repo.owner}-wait"
+    repo.write_stack(name, {"app": sleeper()})
+    assert repo.bosun("apply").exit_code == 0
+    repo.write_stack(name, {"app": sleeper(environment={"V": "2"})})
+    saved = tmp_path / "plan.json"
+    assert repo.bosun("plan", "--out", str(saved)).exit_code == 0
+    # While the plan waits for review: uptimes tick ("Up 2 seconds" -> "Up 4
+    # seconds") and someone else starts a project on the same host.
+    client = docker_engine.client
+    other = client.create_container(IMAGE, command=["sleep", "600"],
+                                    labels={"com.docker.compose.project": f"{name}-other",
+                                            "com.docker.compose.service": "x"})["Id"]
+    try:
+        client.start(other)
+        time.sleep(2.5)
+        applied = repo.bosun("apply", "--plan", str(saved))
+        assert applied.exit_code == 0, applied.output
+        assert repo.containers(name)["app"]["Config"]["Env"].count("V=2") == 1
+        # A change of what the plan rests on still makes it stale.
+        repo.write_stack(name, {"app": sleeper(environment={"V": "3"})})
+        assert repo.bosun("plan", "--out", str(saved)).exit_code == 0
+        for c in client.containers(filters={"label": f"com.docker.compose.project={name}"}):
+            client.remove_container(c["Id"], force=True)
+        stale = repo.bosun("apply", "--plan", str(saved))
+        assert stale.exit_code == 1, stale.output
+        assert "stale plan: the running state changed" in stale.output
+    finally:
+        client.remove_container(other, force=True)
