@@ -88,8 +88,13 @@ def validate(path: Path, output: str) -> None:
         for r in results:
             click.echo(policy_line(r, prefix), err=True)
         summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-        state = "is valid" if not enforced else "violates enforced policies"
-        click.echo(f"Repository {state}: {summary}.")
+        if enforced:
+            warned = len(results) - len(enforced)
+            click.echo(f"Repository violates enforced policies ({len(enforced)} error(s), "
+                       f"{warned} warning(s) above); nothing was applied. Resources: "
+                       f"{summary}.")
+        else:
+            click.echo(f"Repository is valid: {summary}.")
     sys.exit(EXIT_ERROR if enforced else EXIT_OK)
 
 

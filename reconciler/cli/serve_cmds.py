@@ -87,7 +87,7 @@ def _secret(file: Path | None, env: str, what: str) -> Sensitive | None:
               default=None, help="Local mode: read this working folder and reconcile after "
               "each save (no Git needed).")
 @click.option("--listen", default="127.0.0.1:8787", show_default=True, metavar="HOST:PORT",
-              help="Where webhooks (and later the API and dashboard) are served.")
+              help="Where webhooks, the API, the dashboard and /metrics are served.")
 @click.option("--interval", default="60s", show_default=True, metavar="DURATION",
               help="Poll the source this often (seconds or 30s, 5m, ...), with jitter.")
 @state_option
@@ -244,7 +244,8 @@ def status(state_dir: Path | None, path: Path | None, api: str | None, output: s
         if run.message:
             click.echo(f"  {run.message}")
     if not view.resources:
-        click.echo("No resources recorded yet (bosun serve records them after each reconcile).")
+        click.echo("No resources recorded yet: bosun serve records them after each reconcile "
+                   "(bosun apply does not; bosun plan shows what is out of sync).")
         return
     counts = view.counts
     click.echo(f"{counts.total} resources: "
