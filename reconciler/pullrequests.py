@@ -121,7 +121,7 @@ def plan_status(result: Review) -> tuple[CommitState, str]:
         rules = sorted({p.rule for p in plan.policy if p.enforced})
         return CommitState.FAILURE, "enforced policy failed: " + ", ".join(rules)
     if plan.errors:
-        return CommitState.FAILURE, f"state could not be read ({len(plan.errors)} error(s))"
+        return CommitState.FAILURE, f"{len(plan.errors)} error(s): nothing planned for some resources"
     return CommitState.SUCCESS, plan.summary()
 
 

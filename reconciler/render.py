@@ -80,8 +80,9 @@ def render_text(plan: Plan, color: bool = False, max_diffs: int = 20) -> str:
         lines.append("")
     lines.append(plan.summary())
     if plan.errors:
-        lines.append(f"{len(plan.errors)} error(s): state could not be read; "
-                     "nothing is planned for the resources concerned.")
+        lines.append(f"{len(plan.errors)} error(s) above (state that could not be read, or a "
+                     "stack that could not be rendered): nothing is planned for the resources "
+                     "concerned.")
     if plan.blocked:
         lines.append("Enforced policy violations: this plan will not be applied.")
     return "\n".join(lines) + "\n"

@@ -86,7 +86,7 @@ def test_errors_warnings_and_policy_in_text() -> None:
     assert "Warning: no provider for DNSZone" in text
     assert ("Error: policy BOSUN-S001: Stack/blog (stack.yaml:1:1): services must not run "
             "privileged") in text
-    assert "1 error(s): state could not be read" in text
+    assert "1 error(s) above (state that could not be read" in text
     assert text.rstrip().endswith("Enforced policy violations: this plan will not be applied.")
 
 

@@ -49,7 +49,7 @@ def test_stopped_server_fails_the_plan_and_nothing_is_touched(zone: Zone) -> Non
         in plan.output
     assert "No changes." in plan.output
     assert "1 error(s)" not in plan.output  # one per resource concerned
-    assert "2 error(s): state could not be read" in plan.output
+    assert "2 error(s) above (state that could not be read" in plan.output
     zone.declare({})
     empty = zone.bosun("apply")
     assert empty.exit_code == 1, empty.output
