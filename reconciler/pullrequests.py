@@ -121,7 +121,8 @@ def plan_status(result: Review) -> tuple[CommitState, str]:
         rules = sorted({p.rule for p in plan.policy if p.enforced})
         return CommitState.FAILURE, "enforced policy failed: " + ", ".join(rules)
     if plan.errors:
-        return CommitState.FAILURE, f"{len(plan.errors)} error(s): nothing planned for some resources"
+        return CommitState.FAILURE, (f"{len(plan.errors)} error(s): nothing planned for some "
+                                     "resources")
     return CommitState.SUCCESS, plan.summary()
 
 
