@@ -93,11 +93,22 @@ def _mark_message(exc: YAMLError) -> tuple[int, int, str]:
     return 1, 1, str(exc).splitlines()[0] if str(exc) else "invalid YAML"
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
 def _hint(message: str, text: str, line: int, column: int) -> str:
     lines = text.splitlines()
     char = lines[line - 1][column - 1:column] if 0 < line <= len(lines) else ""
     if "mapping values are not allowed" in message or "found unexpected ':'" in message:
-        return message + " (quote a value that contains ': ')"
+        before = lines[line - 1][:column - 1] if 0 < line <= len(lines) else ""
+        if ": " in before.strip():
+            return message + " (quote a value that contains ': ')"
+        above = next((x for x in reversed(lines[:line - 1]) if x.strip()), "")
+        if _indent(before) > _indent(above) and not above.rstrip().endswith(":"):
+            return message + (f" (line {line} is indented deeper than the line above, which "
+                              "already has a value: align it with its siblings)")
+        return message + " (check the indentation, or quote a value that contains ': ')"
     if "cannot start any token" in message and char == "\t":
         return "a tab character where YAML expects indentation: indent with spaces"
     if "cannot start any token" in message and char:
