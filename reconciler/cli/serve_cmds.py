@@ -45,6 +45,10 @@ def _state_dir(state_dir: Path | None, path: Path | None) -> Path:
     return Path(".bosun")
 
 
+local_path_option = click.option(
+    "--path", "path", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="The working folder of local mode (state in DIR/.bosun).")
+
 state_option = click.option(
     "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
     envvar="BOSUN_STATE_DIR", show_envvar=True,
@@ -207,8 +211,7 @@ def _short(revision: str | None) -> str:
 
 @click.command()
 @state_option
-@click.option("--path", "path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The working folder of local mode (state in DIR/.bosun).")
+@local_path_option
 @click.option("--api", "api", default=None, metavar="URL", envvar="BOSUN_API",
               help="Ask a running bosun serve (http://host:port) instead of reading the "
               "state folder.")
@@ -326,8 +329,7 @@ def _ref(text: str) -> ResourceRef:
 @click.command()
 @click.argument("resource")
 @state_option
-@click.option("--path", "path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The working folder of local mode (state in DIR/.bosun).")
+@local_path_option
 @click.option("--reason", default="", help="Why: shown by bosun status and the dashboard.")
 @handle_errors
 def suspend(resource: str, state_dir: Path | None, path: Path | None, reason: str) -> None:
@@ -349,8 +351,7 @@ def suspend(resource: str, state_dir: Path | None, path: Path | None, reason: st
 @click.command()
 @click.argument("resource")
 @state_option
-@click.option("--path", "path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The working folder of local mode (state in DIR/.bosun).")
+@local_path_option
 @handle_errors
 def resume(resource: str, state_dir: Path | None, path: Path | None) -> None:
     """Apply changes to RESOURCE again (a running bosun serve reconciles at once)."""
@@ -366,8 +367,7 @@ def resume(resource: str, state_dir: Path | None, path: Path | None) -> None:
 @click.command()
 @click.argument("resource")
 @state_option
-@click.option("--path", "path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The working folder of local mode (state in DIR/.bosun).")
+@local_path_option
 @handle_errors
 def forget(resource: str, state_dir: Path | None, path: Path | None) -> None:
     """Forget what bosun made behind a Host or DNSZone removed from the repository.
