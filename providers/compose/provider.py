@@ -40,6 +40,12 @@ from reconciler.model.status import Health, HealthState, ResourceDetails
 from reconciler.provider import KeyValueStore, PlanOutcome, ProviderContext
 
 
+def _store(state_dir: Path, kv: KeyValueStore | None) -> StackStore:
+    if kv is not None:
+        return KVStackStore(kv)
+    return FileStackStore(state_dir / "compose" / "stacks")
+
+
 class ComposeProvider:
     name = PROVIDER
     kinds = frozenset({Kind.STACK})
@@ -178,8 +184,3 @@ class ComposeProvider:
 
 __all__ = ["ComposeProvider"]
 
-
-def _store(state_dir: Path, kv: KeyValueStore | None) -> StackStore:
-    if kv is not None:
-        return KVStackStore(kv)
-    return FileStackStore(state_dir / "compose" / "stacks")

@@ -93,20 +93,18 @@ class DNSProvider:
                                                records=tuple(targets[name].record_refs()))
         conflicts: list[Conflict] = []
         memory = RememberedZones(ctx.state_dir, ctx.kv)
-        known = memory.all()
         for name, records in sorted(zones.items()):
             zone_plan = self._plan_zone(desired, targets[name], records, ctx.owner)
             conflicts.extend(zone_plan.conflicts)
-            self._remember(memory, known, targets[name], zone_plan.owned)
+            self._remember(memory, targets[name], zone_plan.owned)
         return DNSObservation(zones=zones, failed=failed, conflicts=tuple(conflicts))
 
     @staticmethod
-    def _remember(memory: RememberedZones, known: dict[str, ZoneNote], target: ZoneTarget,
-                  owned: int) -> None:
+    def _remember(memory: RememberedZones, target: ZoneTarget, owned: int) -> None:
         """Note whether bosun owns record sets in the zone (see ``remembered``)."""
         note = ZoneNote(origin=target.origin.to_text(), server=where(target.spec_zone),
                         owned=owned) if owned else None
-        memory.note(target.resource, note, known)
+        memory.note(target.resource, note)
 
     # -- plan -----------------------------------------------------------------------
 
@@ -204,8 +202,7 @@ class DNSProvider:
         after = read_back.index()
         target = self._zone_targets(desired).get(zone)
         if target is not None:
-            memory = RememberedZones(ctx.state_dir, ctx.kv)
-            self._remember(memory, memory.all(), target,
+            self._remember(RememberedZones(ctx.state_dir, ctx.kv), target,
                            owned_sets(target, read_back, ctx.owner))
         results = []
         for i, (change, edits) in enumerate(zip(changes, groups, strict=True)):

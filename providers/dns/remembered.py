@@ -53,27 +53,28 @@ class RememberedZones:
         self.folder = state_dir / "dns" / "zones"
 
     def all(self) -> dict[str, ZoneNote]:
-        raw: dict[str, object]
         if self.kv is not None:
-            raw = {k.removeprefix("DNSZone/"): v for k, v in self.kv.kv_items(NAMESPACE).items()}
+            found = {k.removeprefix("DNSZone/"): _note(v)
+                     for k, v in self.kv.kv_items(NAMESPACE).items()}
         elif self.folder.is_dir():
-            raw = {p.stem: p.read_bytes() for p in self.folder.glob("*.json")}
+            found = {p.stem: self.get(p.stem) for p in self.folder.glob("*.json")}
         else:
-            raw = {}
-        out: dict[str, ZoneNote] = {}
-        for name, value in raw.items():
-            try:
-                out[name] = (ZoneNote.model_validate_json(value) if isinstance(value, bytes)
-                             else ZoneNote.model_validate(value))
-            except ValueError:
-                continue  # a damaged note loses a warning, nothing else
-        return out
+            found = {}
+        return {name: n for name, n in found.items() if n is not None}
 
-    def note(self, name: str, note: ZoneNote | None, known: dict[str, ZoneNote]) -> None:
+    def get(self, name: str) -> ZoneNote | None:
+        if self.kv is not None:
+            return _note(self.kv.kv_get(NAMESPACE, f"DNSZone/{name}"))
+        try:
+            return _note((self.folder / f"{name}.json").read_bytes())
+        except OSError:
+            return None
+
+    def note(self, name: str, note: ZoneNote | None) -> None:
         """Record ``note`` for zone ``name`` (None: bosun owns nothing there)."""
-        if known.get(name) == note:
-            return
         with self._lock:
+            if self.get(name) == note:
+                return
             if self.kv is not None:
                 if note is None:
                     self.kv.kv_delete(NAMESPACE, f"DNSZone/{name}")
@@ -90,6 +91,20 @@ class RememberedZones:
             tmp.replace(path)
 
     def forget(self, name: str) -> ZoneNote | None:
-        known = self.all()
-        self.note(name, None, known)
-        return known.get(name)
+        """Drop the note of zone ``name``; the note it had, if any."""
+        known = self.get(name)
+        self.note(name, None)
+        return known
+
+
+def _note(value: object) -> ZoneNote | None:
+    """A stored note, or None when there is none or it is damaged (that loses a warning,
+    nothing else)."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bytes):
+            return ZoneNote.model_validate_json(value)
+        return ZoneNote.model_validate(value)
+    except ValueError:
+        return None

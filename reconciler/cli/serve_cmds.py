@@ -26,6 +26,7 @@ from reconciler.model.schedule import ScheduleOverview
 from reconciler.model.sensitive import Sensitive
 from reconciler.pipeline import Reconciler
 from reconciler.provider import ApplyOptions, Forgetter
+from reconciler.registry import select_providers
 from reconciler.runtime import ReconcileCycle, Runtime, RuntimeOptions
 from reconciler.server import Service, build_app
 from reconciler.source import Source
@@ -392,7 +393,7 @@ def forget(resource: str, state_dir: Path | None, path: Path | None) -> None:
     store = StateStore(state)
     try:
         lines: list[str] = []
-        for provider in Reconciler(state_dir=state).providers:
+        for provider in select_providers()[0]:
             if isinstance(provider, Forgetter):
                 lines += provider.forget(ref, state, store)
         if not lines:

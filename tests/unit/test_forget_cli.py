@@ -38,7 +38,7 @@ def test_a_remembered_zone_is_forgotten_with_an_event(tmp_path: Path) -> None:
     store = StateStore(tmp_path)
     zones = RememberedZones(tmp_path, store)
     zones.note("example", ZoneNote(origin="example.com.", server="server 127.0.0.1:53",
-                                   owned=4), {})
+                                   owned=4))
     store.close()
     code, out = forget("DNSZone/example", "--state-dir", str(tmp_path))
     assert code == 0, out
